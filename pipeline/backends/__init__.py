@@ -1,0 +1,43 @@
+"""Teacher backends behind one interface (``TeacherBackend``), chosen by teacher name.
+
+``embedded:<name>`` is a small model shipped in a PyPI package and run on vLLM's CPU build;
+any other name is handed to vLLM as a model: a local folder or a Hub id (downloaded only when
+the user allows the Hub; tests and the quickstart keep ``HF_HUB_OFFLINE=1``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.backends.base import Request, RequestResult, Sample, TeacherBackend
+from pipeline.backends.embedded import PREFIX, embedded_spec, materialize
+from pipeline.errors import UserError
+
+__all__ = ["Request", "RequestResult", "Sample", "TeacherBackend", "load_backend", "validate_teacher"]
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists()
+
+
+def validate_teacher(teacher: str) -> None:
+    """Fail early, before any engine starts, on a teacher name that cannot work."""
+    if teacher.startswith(PREFIX):
+        embedded_spec(teacher)
+    elif not teacher.strip():
+        raise UserError("teacher name is empty")
+    elif _looks_like_path(teacher) and not Path(teacher).expanduser().is_dir():
+        raise UserError(f"model folder not found: {teacher}")
+
+
+def load_backend(teacher: str, engine_args: dict[str, Any], seed: int) -> TeacherBackend:
+    """Build the backend for a teacher; the recipe's engine args win over embedded defaults."""
+    from pipeline.backends.vllm_offline import VLLMOfflineBackend
+
+    validate_teacher(teacher)
+    if teacher.startswith(PREFIX):
+        args = {**embedded_spec(teacher).engine_defaults, **engine_args}
+        return VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed, cpu=True)
+    return VLLMOfflineBackend(str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher,
+                              engine_args, seed=seed)

@@ -1,0 +1,39 @@
+"""Prompt templates: text files in prompts/ with {placeholders}; no prompt text in .py files.
+
+Only known placeholder names are substituted, so LaTeX braces such as ``\\boxed{}`` in a
+template are left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from pipeline.errors import UserError
+from pipeline.resources import resource_dir
+
+PLACEHOLDERS = ("problem",)
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+
+
+def load_template(name: str) -> str:
+    """Template text by name (``prompts/<name>.txt``) or by path to a .txt file."""
+    path = Path(name)
+    if path.suffix != ".txt":
+        path = resource_dir("prompts") / f"{name}.txt"
+    if not path.is_file():
+        available = sorted(p.stem for p in resource_dir("prompts").glob("*.txt"))
+        raise UserError(f"generate.prompt_template: no template {name!r} (available: {', '.join(available)})")
+    text = path.read_text()
+    if "{problem}" not in text:
+        raise UserError(f"{path}: template has no {{problem}} placeholder")
+    return text
+
+
+def render(template: str, **fields: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: fields[m.group(1)], template)
+
+
+def template_hash(template: str) -> str:
+    return hashlib.sha256(template.encode()).hexdigest()[:16]

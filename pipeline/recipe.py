@@ -1,0 +1,160 @@
+"""Recipes are the only configuration: one YAML per experiment, one section per stage.
+
+``load_recipe(path)`` validates everything up front and raises ``UserError`` with messages such
+as ``recipes/x.yaml: generate.n: must be >= 1 (got 0)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import UserError
+
+SAMPLE_FIELDS = ("problem", "reference_answer", "problem_id")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """One problem source: a local JSONL/JSON/Parquet file or a Hub dataset."""
+
+    path: str | None = None
+    dataset: str | None = None
+    config: str | None = None
+    split: str = "train"
+    domain: Literal["math", "code", "choice"] = "math"
+    # Our field -> the source's column name, for fields whose names differ.
+    columns: dict[Literal["problem", "reference_answer", "problem_id"], str] = Field(default_factory=dict)
+    limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "SourceConfig":
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError("give exactly one of 'path' (local file) or 'dataset' (Hub name)")
+        return self
+
+
+class IngestConfig(_Strict):
+    sources: list[SourceConfig] = Field(min_length=1)
+    rows_per_part: int = Field(default=64, ge=1)
+
+
+class SamplingConfig(_Strict):
+    """Unset fields fall back to the teacher's generation config (vLLM default sampling)."""
+
+    temperature: float | None = Field(default=None, ge=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: int | None = None
+    min_p: float | None = Field(default=None, ge=0, le=1)
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    max_tokens: int = Field(default=4096, ge=1)
+
+
+class GenerateConfig(_Strict):
+    teacher: str
+    n: int = Field(default=4, ge=1)
+    prompt_template: str = "math_boxed"
+    # 'think': the teacher writes <think>...</think> then its answer (R1, QwQ, Qwen3).
+    # 'plain': an instruct model without think tags; the last paragraph is the answer.
+    reasoning_format: Literal["think", "plain"] = "think"
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    # Passed to vllm.LLM as engine arguments (max_model_len, dtype, enforce_eager, ...).
+    engine: dict[str, Any] = Field(default_factory=dict)
+
+
+class VerifyConfig(_Strict):
+    timeout_s: float = Field(default=10.0, gt=0)
+    workers: int | None = Field(default=None, ge=1)
+
+
+class ExportConfig(_Strict):
+    include: Literal["verified", "all"] = "verified"
+
+
+class Recipe(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = 0
+    ingest: IngestConfig
+    generate: GenerateConfig
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+
+def _field_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _format_error(err: dict) -> str:
+    where = _field_path(err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if err["type"] == "missing":
+        return f"{where}: required key is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}: {msg} (got {err.get('input')!r})" if where else msg
+
+
+def _allowed_keys_hint(err: dict) -> str:
+    """For a typoed key, list what the section accepts."""
+    model: type[BaseModel] = Recipe
+    for part in err["loc"][:-1]:
+        if isinstance(part, int):
+            continue
+        ann = model.model_fields[part].annotation
+        inner = getattr(ann, "__args__", (ann,))
+        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return ""
+        model = nested[0]
+    return f" (allowed: {', '.join(model.model_fields)})"
+
+
+def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
+    """Validate a recipe mapping; errors name ``origin`` and the field."""
+    if not isinstance(data, dict):
+        raise UserError(f"{origin}: a recipe must be a YAML mapping")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        hint = _allowed_keys_hint(err) if err["type"] == "extra_forbidden" else ""
+        more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise UserError(f"{origin}: {_format_error(err)}{hint}{more}") from None
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read, validate and resolve a recipe; local source paths become absolute."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: recipe file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    recipe = parse_recipe(data, str(path))
+    for i, src in enumerate(recipe.ingest.sources):
+        if src.path is not None:
+            resolved = (path.parent / src.path).resolve()
+            if not resolved.is_file():
+                raise UserError(f"{path}: ingest.sources[{i}].path: file not found: {resolved}")
+            src.path = str(resolved)
+    from pipeline.backends import validate_teacher  # late: backends import vllm lazily anyway
+
+    try:
+        validate_teacher(recipe.generate.teacher)
+    except UserError as exc:
+        raise UserError(f"{path}: generate.teacher: {exc}") from None
+    return recipe
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,87 @@
+"""THE row schema: every stage reads and writes these columns.
+
+A stage adds columns; it never renames or drops one. Rows a stage rejects keep every column
+they had and gain ``drop_reason``. Each column below carries one line saying what it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    doc: str
+
+
+_COLUMNS: list[Column] = [
+    # -- ingest ------------------------------------------------------------------------------
+    Column("problem_id", pa.string(), "Stable id of the problem, unique within a run (source id or content hash)."),
+    Column("domain", pa.string(), "Kind of problem: 'math', 'code' or 'choice'."),
+    Column("problem", pa.string(), "Problem statement exactly as given to the teacher (before templating)."),
+    Column("reference_answer", pa.string(), "Gold final answer (math: LaTeX/plain; choice: letter); null for code."),
+    Column("source", pa.string(), "Where the problem came from: file path or Hub dataset name, plus split."),
+    Column("source_index", pa.int64(), "Row or line index of the problem inside its source (1-based for JSONL lines)."),
+    # -- generate ----------------------------------------------------------------------------
+    Column("sample_idx", pa.int32(), "Which of the n samples for (problem_id, teacher) this trace is, 0-based."),
+    Column("teacher", pa.string(), "Teacher name as written in the recipe (e.g. 'embedded:smollm2-135m')."),
+    Column("prompt", pa.string(), "Rendered user message sent to the teacher (prompt template applied)."),
+    Column("reasoning", pa.string(), "Text inside the think block (everything if it never closed), without tags."),
+    Column("answer_text", pa.string(), "Text after the think block: the teacher's final answer; '' if truncated."),
+    Column("finish_reason", pa.string(), "Why generation stopped, from vLLM: 'stop' or 'length'."),
+    Column("think_closed", pa.bool_(), "True when the think block was closed, i.e. an answer part exists."),
+    Column("n_prompt_tokens", pa.int32(), "Prompt length in tokens after the chat template."),
+    Column("n_output_tokens", pa.int32(), "Generated tokens for this sample."),
+    # -- verify ------------------------------------------------------------------------------
+    Column("verdict", pa.bool_(), "True when the answer was verified correct against the reference."),
+    Column("verdict_reason", pa.string(), "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error'."),
+    Column("verify_ms", pa.float64(), "Wall-clock milliseconds the verifier spent on this row."),
+    # -- export ------------------------------------------------------------------------------
+    Column("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])),
+           "Chat for SFT: user prompt, then assistant '<think>\\n{reasoning}\\n</think>\\n\\n{answer}'."),
+    # -- any stage ---------------------------------------------------------------------------
+    Column("drop_reason", pa.string(), "Rejected rows only: why the stage rejected the row ('reason: detail')."),
+]
+
+COLUMNS: dict[str, Column] = {c.name: c for c in _COLUMNS}
+
+# Columns every stage's output must carry once that stage has run.
+STAGE_COLUMNS: dict[str, list[str]] = {
+    "ingest": ["problem_id", "domain", "problem", "reference_answer", "source", "source_index"],
+    "generate": [
+        "sample_idx", "teacher", "prompt", "reasoning", "answer_text", "finish_reason",
+        "think_closed", "n_prompt_tokens", "n_output_tokens",
+    ],
+    "verify": ["verdict", "verdict_reason", "verify_ms"],
+}
+
+# The published dataset: messages plus the metadata a trainer filters on. The long text
+# columns (prompt, reasoning, answer_text) are inside ``messages`` and not repeated.
+EXPORT_COLUMNS = [
+    "messages", "problem_id", "domain", "problem", "reference_answer", "source", "teacher", "sample_idx",
+    "finish_reason", "n_prompt_tokens", "n_output_tokens", "verdict", "verdict_reason",
+]
+
+DOMAINS = ("math", "code", "choice")
+
+
+def schema_for(names: list[str]) -> pa.Schema:
+    """Arrow schema for the given columns; unknown names (extra metadata) are strings."""
+    return pa.schema([pa.field(n, COLUMNS[n].type if n in COLUMNS else pa.string()) for n in names])
+
+
+def to_table(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
+    """Arrow table typed by the schema. Column order: ``columns`` when given (keys not listed
+    there follow), else schema order with unknown keys last."""
+    present: dict[str, None] = {}
+    for row in rows:
+        present.update(dict.fromkeys(row))
+    if columns is not None:
+        ordered = list(dict.fromkeys(columns)) + [k for k in present if k not in columns]
+    else:
+        ordered = [c.name for c in _COLUMNS if c.name in present] + [k for k in present if k not in COLUMNS]
+    return pa.Table.from_pylist([{n: r.get(n) for n in ordered} for r in rows], schema=schema_for(ordered))

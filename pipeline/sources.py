@@ -1,0 +1,93 @@
+"""Read problem records from local JSONL/JSON/Parquet files or Hub datasets.
+
+A line that is not JSON does not stop the read: it becomes a record with ``_error`` set, which
+ingest turns into a rejected row naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+from pipeline.errors import UserError
+from pipeline.recipe import SourceConfig
+
+RawRecord = dict  # source fields plus _source, _index and, for unreadable lines, _error
+
+
+def _read_jsonl(path: Path) -> Iterator[RawRecord]:
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            where = {"_source": str(path), "_index": lineno}
+            try:
+                obj = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                yield {**where, "_error": f"invalid_json: {path}:{lineno}: {exc}",
+                       "_raw": raw[:2000].decode("utf-8", "replace")}
+                continue
+            if not isinstance(obj, dict):
+                yield {**where, "_error": f"invalid_json: {path}:{lineno}: expected an object, got {type(obj).__name__}"}
+                continue
+            yield {**obj, **where}
+
+
+def _read_json(path: Path) -> Iterator[RawRecord]:
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise UserError(f"{path}: expected a JSON list of objects")
+    for i, obj in enumerate(data):
+        where = {"_source": str(path), "_index": i}
+        if isinstance(obj, dict):
+            yield {**obj, **where}
+        else:
+            yield {**where, "_error": f"invalid_record: {path}[{i}]: expected an object"}
+
+
+def _read_parquet(path: Path) -> Iterator[RawRecord]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
+    for i, obj in enumerate(table.to_pylist()):
+        yield {**obj, "_source": str(path), "_index": i}
+
+
+def _read_hub(src: SourceConfig) -> Iterator[RawRecord]:
+    import datasets
+
+    name = f"{src.dataset}" + (f"/{src.config}" if src.config else "") + f":{src.split}"
+    try:
+        ds = datasets.load_dataset(src.dataset, src.config, split=src.split)
+    except Exception as exc:
+        raise UserError(f"Hub dataset {name}: cannot load: {str(exc).splitlines()[0]}") from None
+    for i, obj in enumerate(ds):
+        yield {**obj, "_source": f"hf://{name}", "_index": i}
+
+
+def read_source(src: SourceConfig) -> list[RawRecord]:
+    """All records of one source, in order, up to ``src.limit``."""
+    if src.dataset is not None:
+        records = _read_hub(src)
+    else:
+        path = Path(src.path)
+        if not path.is_file():
+            raise UserError(f"{path}: input file not found")
+        suffix = path.suffix.lower()
+        readers = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_json, ".parquet": _read_parquet}
+        if suffix not in readers:
+            raise UserError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .json or .parquet)")
+        records = readers[suffix](path)
+    out = []
+    for rec in records:
+        if src.limit is not None and len(out) >= src.limit:
+            break
+        out.append(rec)
+    return out

@@ -1,0 +1,43 @@
+"""Progress of a run directory, read only from its visible files (plans, stats, markers)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from pipeline.stages import STAGE_ORDER
+from pipeline.store import StageStore
+
+
+def run_status(run_dir: Path) -> dict:
+    """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters."""
+    run_dir = Path(run_dir)
+    plan = StageStore(run_dir, "ingest").read_plan()
+    total = plan["num_parts"] if plan else None
+    stages = {}
+    for name in STAGE_ORDER:
+        store = StageStore(run_dir, name)
+        done = store.done_parts()
+        reasons: Counter = Counter()
+        counters: Counter = Counter()
+        rows = Counter()
+        seconds = 0.0
+        for index in done:
+            stats = store.read_stats(index)
+            rows.update(rows_in=stats["rows_in"], rows_out=stats["rows_out"], rows_rejected=stats["rows_rejected"])
+            reasons.update(stats["drop_reasons"])
+            counters.update(stats["counters"])
+            seconds += stats["seconds"]
+        stages[name] = {
+            "parts_done": len(done),
+            "parts_total": total,
+            "rows_in": rows["rows_in"],
+            "rows_kept": rows["rows_out"],
+            "rows_rejected": rows["rows_rejected"],
+            "drop_reasons": dict(sorted(reasons.items())),
+            "counters": dict(sorted(counters.items())),
+            "seconds": round(seconds, 3),
+        }
+    complete = total is not None and all(s["parts_done"] == total for s in stages.values())
+    return {"run_dir": str(run_dir), "complete": complete, "stages": stages,
+            "dataset": str(run_dir / "export") if stages["export"]["parts_done"] else None}

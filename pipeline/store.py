@@ -1,0 +1,139 @@
+"""Parquet shard store: ``<run_dir>/<stage>/part-NNNNN.parquet`` plus visible markers.
+
+Per part a stage writes, in this order, each atomically (temp file + fsync + rename):
+``rejected/part-NNNNN.parquet`` (rows it refused, with ``drop_reason``), ``part-NNNNN.parquet``
+(kept rows), ``part-NNNNN.stats.json`` and finally the empty ``part-NNNNN.done`` marker. A part
+without its marker does not exist for readers, so a crash at any point leaves nothing half-read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PLAN_FILE = "_plan.json"
+
+# mkstemp creates 0600 files; published parts should get the usual umask-derived mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    os.fchmod(fd, _FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_table_atomic(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file through a temp file in the same directory, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    os.fchmod(fd, _FILE_MODE)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+class StageStore:
+    """The files of one stage inside a run directory."""
+
+    def __init__(self, run_dir: Path, stage: str):
+        self.dir = Path(run_dir) / stage
+        self.stage = stage
+
+    def part_path(self, index: int) -> Path:
+        return self.dir / f"{part_name(index)}.parquet"
+
+    def rejected_path(self, index: int) -> Path:
+        return self.dir / "rejected" / f"{part_name(index)}.parquet"
+
+    def stats_path(self, index: int) -> Path:
+        return self.dir / f"{part_name(index)}.stats.json"
+
+    def done_path(self, index: int) -> Path:
+        return self.dir / f"{part_name(index)}.done"
+
+    def is_done(self, index: int) -> bool:
+        return self.done_path(index).exists()
+
+    def done_parts(self) -> list[int]:
+        if not self.dir.exists():
+            return []
+        return sorted(int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.done"))
+
+    def write_part(self, index: int, kept: pa.Table, rejected: pa.Table, stats: dict) -> None:
+        """Write one finished part; the ``.done`` marker goes last."""
+        self.done_path(index).unlink(missing_ok=True)
+        write_table_atomic(self.rejected_path(index), rejected)
+        write_table_atomic(self.part_path(index), kept)
+        write_json_atomic(self.stats_path(index), stats)
+        write_bytes_atomic(self.done_path(index), b"")
+
+    def clear_part(self, index: int) -> None:
+        """Forget a part (``--force``): marker first, so a crash mid-way never leaves it 'done'."""
+        for path in (self.done_path(index), self.stats_path(index), self.part_path(index), self.rejected_path(index)):
+            path.unlink(missing_ok=True)
+
+    def remove_temp_files(self) -> None:
+        """Delete temp files left by a writer that was killed mid-write."""
+        for tmp in list(self.dir.glob(".*.tmp-*")) + list(self.dir.glob("rejected/.*.tmp-*")):
+            tmp.unlink(missing_ok=True)
+
+    def read_part(self, index: int) -> pa.Table:
+        if not self.is_done(index):
+            raise FileNotFoundError(f"{self.part_path(index)} is not finished (no .done marker)")
+        return pq.read_table(self.part_path(index))
+
+    def read_rejected(self, index: int) -> pa.Table:
+        return pq.read_table(self.rejected_path(index))
+
+    def read_stats(self, index: int) -> dict:
+        return json.loads(self.stats_path(index).read_text())
+
+    def read_plan(self) -> dict | None:
+        path = self.dir / PLAN_FILE
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def write_plan(self, plan: dict) -> None:
+        write_json_atomic(self.dir / PLAN_FILE, plan)

@@ -1,0 +1,51 @@
+"""Rich rendering of a run's status: the honest funnel, stage by stage."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def print_progress_line(stage: str, part: int, stats: dict) -> None:
+    console.print(
+        f"[cyan]{stage}[/] part {part:05d}: {stats['rows_in']} in, {stats['rows_out']} kept, "
+        f"{stats['rows_rejected']} rejected ({stats['seconds']:.1f}s)", highlight=False,
+    )
+
+
+def _reasons(reasons: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])) or "-"
+
+
+def print_summary(status: dict, stages: list[str] | None) -> None:
+    """Table of rows per stage, kept/rejected by reason, tokens and verdicts, dataset path."""
+    table = Table(title=f"run {status['run_dir']}", title_justify="left")
+    for col, justify in (("stage", "left"), ("parts", "right"), ("rows in", "right"), ("kept", "right"),
+                         ("rejected", "right"), ("rejected by reason", "left")):
+        table.add_column(col, justify=justify)
+    for name, st in status["stages"].items():
+        if stages is not None and name not in stages and not st["parts_done"]:
+            continue
+        total = st["parts_total"] if st["parts_total"] is not None else "?"
+        table.add_row(name, f"{st['parts_done']}/{total}", str(st["rows_in"]), str(st["rows_kept"]),
+                      str(st["rows_rejected"]), _reasons(st["drop_reasons"]))
+    console.print(table)
+    gen = status["stages"]["generate"]["counters"]
+    if gen:
+        traces = gen.get("finish_stop", 0) + gen.get("finish_length", 0)
+        console.print(
+            f"tokens: {gen.get('n_prompt_tokens', 0):,} prompt, {gen.get('n_output_tokens', 0):,} generated "
+            f"over {traces} traces ({gen.get('finish_length', 0)} hit max_tokens); "
+            f"generate took {status['stages']['generate']['seconds']:.0f}s", highlight=False,
+        )
+    verdicts = {k.removeprefix("verdict_"): v for k, v in status["stages"]["verify"]["counters"].items()}
+    if verdicts:
+        console.print(f"verdicts: {_reasons(verdicts)}", highlight=False)
+    export = status["stages"]["export"]
+    if status["dataset"]:
+        console.print(f"dataset: [bold]{status['dataset']}[/] ({export['rows_kept']} rows, "
+                      f"{export['counters'].get('n_output_tokens', 0):,} assistant tokens)", highlight=False)
+    if not status["complete"]:
+        console.print("[yellow]run not complete:[/] some parts are not done yet (see parts column)")

@@ -1,0 +1,42 @@
+"""FakeTeacherBackend: a deterministic stand-in for vLLM, for pure runner/stage logic tests only.
+
+It never claims a capability works: tests that need real generation use the embedded teacher
+(see test_e2e_embedded.py). Its outputs are canned: sample 0 answers with the gold answer
+(when the prompt carries one via ``answers``), others answer wrong, and a problem containing
+'TRUNCATE' runs into max_tokens without closing the think block.
+"""
+
+from __future__ import annotations
+
+from pipeline.backends.base import Conversation, Request, RequestResult, Sample
+
+
+class FakeTeacherBackend:
+    def __init__(self, answers: dict[str, str], max_model_len: int = 4096):
+        self.answers = answers  # problem text -> answer sample 0 gives
+        self._max_model_len = max_model_len
+        self.calls: list[int] = []  # number of requests per chat() call
+
+    @property
+    def max_model_len(self) -> int:
+        return self._max_model_len
+
+    def count_prompt_tokens(self, conversations: list[Conversation]) -> list[int]:
+        return [len(c[-1]["content"].split()) for c in conversations]
+
+    def chat(self, requests: list[Request]) -> list[RequestResult]:
+        self.calls.append(len(requests))
+        results = []
+        for req in requests:
+            text = req.conversation[-1]["content"]
+            problem = next((p for p in self.answers if p in text), None)
+            samples = []
+            for i in range(req.n):
+                if "TRUNCATE" in text:
+                    samples.append(Sample("<think>\nstill thinking", "length", 50))
+                    continue
+                answer = self.answers.get(problem, "0") if i == 0 else "-12345"
+                samples.append(Sample(f"<think>\nreasoning {i}\n</think>\n\nThe answer is $\\boxed{{{answer}}}$.",
+                                      "stop", 20 + i))
+            results.append(RequestResult(n_prompt_tokens=len(text.split()), samples=samples))
+        return results

@@ -1,0 +1,70 @@
+import pytest
+
+from conftest import REPO, base_recipe, write_recipe
+from pipeline.errors import UserError
+from pipeline.recipe import load_recipe
+
+
+def _error(tmp_path, recipe) -> str:
+    with pytest.raises(UserError) as exc:
+        load_recipe(write_recipe(tmp_path / "r.yaml", recipe))
+    return str(exc.value)
+
+
+def test_quickstart_recipe_is_valid():
+    recipe = load_recipe(REPO / "recipes" / "quickstart.yaml")
+    assert recipe.generate.teacher == "embedded:smollm2-135m"
+    assert recipe.ingest.sources[0].path.endswith("data/problems/quickstart_math.jsonl")
+
+
+def test_typoed_key_names_the_field_and_allowed_keys(tmp_path, problems):
+    recipe = base_recipe(problems)
+    recipe["generate"]["smapling"] = recipe["generate"].pop("sampling")
+    msg = _error(tmp_path, recipe)
+    assert "generate.smapling: unknown key" in msg and "allowed:" in msg and "sampling" in msg
+
+
+def test_missing_key(tmp_path, problems):
+    recipe = base_recipe(problems)
+    del recipe["generate"]["teacher"]
+    assert "generate.teacher: required key is missing" in _error(tmp_path, recipe)
+
+
+def test_bad_value_names_field_and_value(tmp_path, problems):
+    recipe = base_recipe(problems)
+    recipe["generate"]["n"] = 0
+    msg = _error(tmp_path, recipe)
+    assert "generate.n:" in msg and "(got 0)" in msg
+
+
+def test_unknown_embedded_teacher(tmp_path, problems):
+    msg = _error(tmp_path, base_recipe(problems, teacher="embedded:gpt-9"))
+    assert "generate.teacher: unknown embedded teacher 'embedded:gpt-9'" in msg
+    assert "embedded:smollm2-135m" in msg
+
+
+def test_missing_model_folder(tmp_path, problems):
+    msg = _error(tmp_path, base_recipe(problems, teacher=str(tmp_path / "no-such-model")))
+    assert "generate.teacher: model folder not found" in msg
+
+
+def test_missing_input_file(tmp_path, problems):
+    recipe = base_recipe(problems)
+    recipe["ingest"]["sources"][0]["path"] = "nope.jsonl"
+    msg = _error(tmp_path, recipe)
+    assert "ingest.sources[0].path: file not found" in msg and "nope.jsonl" in msg
+
+
+def test_source_needs_exactly_one_location(tmp_path, problems):
+    recipe = base_recipe(problems)
+    recipe["ingest"]["sources"][0]["dataset"] = "org/name"
+    assert "ingest.sources[0]" in _error(tmp_path, recipe)
+
+
+def test_not_yaml_and_not_found(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_recipe(bad)
+    with pytest.raises(UserError, match="recipe file not found"):
+        load_recipe(tmp_path / "missing.yaml")
