@@ -65,3 +65,22 @@ def test_parts_follow_rows_per_part_and_plan_is_written(tmp_path):
     assert report.parts_done == 3
     assert StageStore(tmp_path / "run", "ingest").read_plan()["num_parts"] == 3
     assert [r["problem_id"] for r in kept] == ["0", "1", "2", "3", "4"]
+
+
+def test_dataset_source_goes_through_datasets_load_dataset(tmp_path):
+    """`dataset:` takes a Hub name; a local dataset folder exercises the same loader offline."""
+    folder = tmp_path / "hub_like"
+    folder.mkdir()
+    pq.write_table(pa.table({"question": ["a?", "b?"], "answer": ["1", "2"]}), folder / "train-00000.parquet")
+    _, kept, _ = _ingest(tmp_path, [{"dataset": str(folder), "split": "train", "columns": {"problem": "question"}}])
+    assert [(r["problem"], r["reference_answer"]) for r in kept] == [("a?", "1"), ("b?", "2")]
+    assert kept[0]["source"] == f"hf://{folder}:train" and kept[0]["source_index"] == 0
+
+
+def test_unloadable_dataset_is_a_user_error(tmp_path):
+    import pytest
+
+    from pipeline.errors import UserError
+
+    with pytest.raises(UserError, match="Hub dataset no-such-org/no-such-set:train: cannot load"):
+        _ingest(tmp_path, [{"dataset": "no-such-org/no-such-set"}])

@@ -38,6 +38,6 @@ def load_backend(teacher: str, engine_args: dict[str, Any], seed: int) -> Teache
     validate_teacher(teacher)
     if teacher.startswith(PREFIX):
         args = {**embedded_spec(teacher).engine_defaults, **engine_args}
-        return VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed, cpu=True)
+        return VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed)
     return VLLMOfflineBackend(str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher,
                               engine_args, seed=seed)

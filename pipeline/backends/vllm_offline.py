@@ -18,13 +18,15 @@ def _cpu_env_defaults() -> None:
 class VLLMOfflineBackend:
     """Wraps ``vllm.LLM``; build it once, then hand it every prompt of a part in one call."""
 
-    def __init__(self, model: str, engine_args: dict[str, Any], seed: int = 0, cpu: bool = False):
-        if cpu:
-            _cpu_env_defaults()
+    def __init__(self, model: str, engine_args: dict[str, Any], seed: int = 0):
         try:
             from vllm import LLM
+            from vllm.platforms import current_platform
         except ImportError as exc:
             raise UserError(f"vLLM is not importable ({exc}); install with `make install`") from None
+        cpu = current_platform.is_cpu()
+        if cpu:
+            _cpu_env_defaults()
         self.model = model
         try:
             self.llm = LLM(model=model, seed=seed, **engine_args)
