@@ -41,7 +41,7 @@ def _fail(exc: UserError) -> None:
 
 
 def _run(stages: list[str], recipe_path: Path, run_dir: Optional[Path], shard: int, num_shards: int,
-         force: bool, quiet: bool) -> None:
+         force: bool, quiet: bool, validate_tests: bool = False) -> None:
     from pipeline.recipe import load_recipe
     from pipeline.run import default_run_dir, run_stages
     from pipeline.status import run_status
@@ -50,6 +50,8 @@ def _run(stages: list[str], recipe_path: Path, run_dir: Optional[Path], shard: i
     _setup_logging(quiet)
     try:
         recipe = load_recipe(recipe_path)
+        if validate_tests:
+            recipe.verify.validate_tests = True
         run_dir = run_dir or default_run_dir(recipe)
         run_stages(recipe, run_dir, stages, shard=shard, num_shards=num_shards, force=force,
                    on_part_done=None if quiet else print_progress_line)
@@ -77,8 +79,22 @@ _stage_command("ingest", "Read problems (local JSONL/JSON/Parquet or Hub dataset
 _stage_command("generate", "Sample n long-CoT traces per problem from the recipe's teacher with vLLM.\n\n"
                "One engine per process, one engine call per part; prompts over the context budget become "
                "rejected rows (prompt_too_long).")
-_stage_command("verify", "Check every trace's final answer against the reference (math: math-verify).\n\n"
-               "Runs in worker processes with a hard per-row time limit; adds verdict, verdict_reason, verify_ms.")
+
+
+@app.command("verify")
+def verify_command(recipe: RecipeArg, run_dir: RunDirOpt = None, shard: ShardOpt = 0, num_shards: NumShardsOpt = 1,
+                   force: ForceOpt = False, quiet: QuietOpt = False,
+                   validate_tests: Annotated[bool, typer.Option(
+                       "--validate-tests", help="Run each code problem's reference solution on its tests first; "
+                       "drop tests it fails, and problems whose tests it fails entirely (invalid_tests).")] = False,
+                   ) -> None:
+    """Check every trace against its reference: math-verify, choice letters, code tests in the sandbox.
+
+    Each check runs in a worker process with a hard time limit. Adds verdict, verdict_reason,
+    verify_ms, and with a judge (verify.judge) verdict_rule / verdict_judge per verify.policy.
+    """
+    _run(["verify"], recipe, run_dir, shard, num_shards, force, quiet, validate_tests)
+
 _stage_command("export", "Write the SFT dataset: Parquet parts with a chat `messages` column plus metadata.\n\n"
                "Only verified rows by default (export.include: all keeps every row).")
 
@@ -112,6 +128,70 @@ def status_command(
         sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
         print_summary(status, None)
+
+
+check_app = typer.Typer(help="Check one model output and print the verdict as JSON (no recipe, no run dir).",
+                        no_args_is_help=True)
+app.add_typer(check_app, name="check")
+
+CompletionOpt = Annotated[Optional[str], typer.Option("--completion", help="The full model output (else --completion-file or stdin).")]
+CompletionFileOpt = Annotated[Optional[Path], typer.Option("--completion-file", help="File holding the model output; '-' for stdin.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Hard wall-clock limit in seconds.")]
+
+
+def _completion(text: Optional[str], path: Optional[Path]) -> str:
+    if text is not None:
+        return text
+    if path is None or str(path) == "-":
+        return sys.stdin.read()
+    if not path.is_file():
+        _fail(UserError(f"{path}: completion file not found"))
+    return path.read_text()
+
+
+def _print_verdict(fn, args: tuple, timeout: float) -> None:
+    from verifiers.batch import check_all
+
+    verdict = check_all(fn, [args], timeout_s=timeout, workers=1)[0]
+    sys.stdout.write(json.dumps({"ok": verdict.ok, "reason": verdict.reason, "detail": verdict.detail},
+                                default=str) + "\n")
+
+
+@check_app.command("math")
+def check_math(gold: Annotated[str, typer.Option("--gold", help="Reference answer (LaTeX or plain).")],
+               completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
+               timeout: TimeoutOpt = 10.0) -> None:
+    """Math: the final answer after </think> (last \\boxed{} first) against the reference, via math-verify."""
+    from verifiers.math import check
+
+    _print_verdict(check, (gold, _completion(completion, completion_file)), timeout)
+
+
+@check_app.command("choice")
+def check_choice(gold: Annotated[str, typer.Option("--gold", help="Reference letter, e.g. B.")],
+                 completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
+                 timeout: TimeoutOpt = 10.0) -> None:
+    """Multiple choice: the letter the model committed to after </think> against the reference letter."""
+    from verifiers.choice import check
+
+    _print_verdict(check, (gold, _completion(completion, completion_file)), timeout)
+
+
+@check_app.command("code")
+def check_code(problem: Annotated[Path, typer.Option("--problem", help="JSON file: stdin/stdout 'tests', or "
+                                                     "'entry_point'+'test', or MBPP 'test_list'.")],
+               completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
+               timeout: TimeoutOpt = 120.0) -> None:
+    """Code: run the last fenced code block of the answer against the problem's tests, in the sandbox."""
+    if not problem.is_file():
+        _fail(UserError(f"{problem}: problem file not found"))
+    try:
+        spec = json.loads(problem.read_text())
+    except json.JSONDecodeError as exc:
+        _fail(UserError(f"{problem}: not valid JSON: {exc}"))
+    from verifiers.code import check
+
+    _print_verdict(check, (spec, _completion(completion, completion_file)), timeout)
 
 
 def main() -> None:

@@ -68,9 +68,32 @@ class GenerateConfig(_Strict):
     engine: dict[str, Any] = Field(default_factory=dict)
 
 
+class JudgeConfig(_Strict):
+    """An LLM asked whether a final answer matches the reference: a second opinion."""
+
+    teacher: str
+    prompt_template: str = "judge_equivalence"
+    sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_tokens=256))
+    engine: dict[str, Any] = Field(default_factory=dict)
+
+
 class VerifyConfig(_Strict):
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)  # hard wall-clock limit per math/choice row
+    code_timeout_s: float = Field(default=120.0, gt=0)  # per code row, all its tests together
     workers: int | None = Field(default=None, ge=1)
+    # Run each code problem's reference solution on its tests first; drop tests it fails.
+    validate_tests: bool = False
+    # rule: checkers only. judge_on_rule_failure: a rule failure the judge accepts counts as
+    # correct. both: correct only when the rule and the judge agree it is.
+    policy: Literal["rule", "judge_on_rule_failure", "both"] = "rule"
+    judge: JudgeConfig | None = None
+    judge_all_rows: bool = False  # also ask on rows the policy does not need (disagreement stats)
+
+    @model_validator(mode="after")
+    def _judge_for_policy(self) -> "VerifyConfig":
+        if self.policy != "rule" and self.judge is None:
+            raise ValueError(f"policy {self.policy!r} needs a 'judge' section")
+        return self
 
 
 class ExportConfig(_Strict):
@@ -149,10 +172,14 @@ def load_recipe(path: str | Path) -> Recipe:
             src.path = str(resolved)
     from pipeline.backends import validate_teacher  # late: backends import vllm lazily anyway
 
-    try:
-        validate_teacher(recipe.generate.teacher)
-    except UserError as exc:
-        raise UserError(f"{path}: generate.teacher: {exc}") from None
+    teachers = {"generate.teacher": recipe.generate.teacher}
+    if recipe.verify.judge is not None:
+        teachers["verify.judge.teacher"] = recipe.verify.judge.teacher
+    for field, teacher in teachers.items():
+        try:
+            validate_teacher(teacher)
+        except UserError as exc:
+            raise UserError(f"{path}: {field}: {exc}") from None
     return recipe
 
 

@@ -26,6 +26,8 @@ _COLUMNS: list[Column] = [
     Column("reference_answer", pa.string(), "Gold final answer (math: LaTeX/plain; choice: letter); null for code."),
     Column("source", pa.string(), "Where the problem came from: file path or Hub dataset name, plus split."),
     Column("source_index", pa.int64(), "Row or line index of the problem inside its source (1-based for JSONL lines)."),
+    Column("test_spec", pa.string(), "Code only: JSON of the tests (stdin/stdout 'tests', or 'entry_point'+'test', "
+           "or MBPP 'test_list') and reference solutions, as verifiers.code expects; null otherwise."),
     # -- generate ----------------------------------------------------------------------------
     Column("sample_idx", pa.int32(), "Which of the n samples for (problem_id, teacher) this trace is, 0-based."),
     Column("teacher", pa.string(), "Teacher name as written in the recipe (e.g. 'embedded:smollm2-135m')."),
@@ -40,6 +42,9 @@ _COLUMNS: list[Column] = [
     Column("verdict", pa.bool_(), "True when the answer was verified correct against the reference."),
     Column("verdict_reason", pa.string(), "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error'."),
     Column("verify_ms", pa.float64(), "Wall-clock milliseconds the verifier spent on this row."),
+    Column("verdict_rule", pa.bool_(), "Verdict of the rule-based checker (math-verify, letter match, tests)."),
+    Column("verdict_judge", pa.bool_(), "Verdict of the LLM judge; null where the judge was not asked."),
+    Column("judge_output", pa.string(), "The judge's reply (first 2,000 characters), for audit; null if not asked."),
     # -- export ------------------------------------------------------------------------------
     Column("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])),
            "Chat for SFT: user prompt, then assistant '<think>\\n{reasoning}\\n</think>\\n\\n{answer}'."),
@@ -51,19 +56,20 @@ COLUMNS: dict[str, Column] = {c.name: c for c in _COLUMNS}
 
 # Columns every stage's output must carry once that stage has run.
 STAGE_COLUMNS: dict[str, list[str]] = {
-    "ingest": ["problem_id", "domain", "problem", "reference_answer", "source", "source_index"],
+    "ingest": ["problem_id", "domain", "problem", "reference_answer", "source", "source_index", "test_spec"],
     "generate": [
         "sample_idx", "teacher", "prompt", "reasoning", "answer_text", "finish_reason",
         "think_closed", "n_prompt_tokens", "n_output_tokens",
     ],
-    "verify": ["verdict", "verdict_reason", "verify_ms"],
+    "verify": ["verdict", "verdict_reason", "verify_ms", "verdict_rule", "verdict_judge", "judge_output"],
 }
 
 # The published dataset: messages plus the metadata a trainer filters on. The long text
 # columns (prompt, reasoning, answer_text) are inside ``messages`` and not repeated.
 EXPORT_COLUMNS = [
     "messages", "problem_id", "domain", "problem", "reference_answer", "source", "teacher", "sample_idx",
-    "finish_reason", "n_prompt_tokens", "n_output_tokens", "verdict", "verdict_reason",
+    "finish_reason", "n_prompt_tokens", "n_output_tokens", "verdict", "verdict_reason", "verdict_rule",
+    "verdict_judge",
 ]
 
 DOMAINS = ("math", "code", "choice")

@@ -40,3 +40,18 @@ class FakeTeacherBackend:
                                       "stop", 20 + i))
             results.append(RequestResult(n_prompt_tokens=len(text.split()), samples=samples))
         return results
+
+
+class FakeJudgeBackend(FakeTeacherBackend):
+    """Canned judge: replies YES when the reference text appears in the student's answer."""
+
+    def chat(self, requests: list[Request]) -> list[RequestResult]:
+        self.calls.append(len(requests))
+        out = []
+        for req in requests:
+            text = req.conversation[-1]["content"]
+            reference = text.split("Reference answer:\n", 1)[1].split("\n\n", 1)[0]
+            answer = text.split("Student's final answer:\n", 1)[1].split("\n\nDoes the student", 1)[0]
+            verdict = "YES" if reference.strip() in answer else "NO"
+            out.append(RequestResult(len(text.split()), [Sample(f"Thinking...\n{verdict}", "stop", 3)]))
+        return out

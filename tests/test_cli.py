@@ -81,3 +81,22 @@ def test_real_subprocess_status_json_and_error_exit(tmp_path, problems):
     bad = subprocess.run([DISTILL, "run", str(tmp_path / "missing.yaml")], capture_output=True, text=True, env=env)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "recipe file not found" in bad.stderr
+
+
+def test_check_math_and_choice_print_json_verdicts():
+    out = runner.invoke(app, ["check", "math", "--gold", "\\frac{1}{2}", "--completion",
+                              "<think>\nhalf\n</think>\n\nSo $\\boxed{0.5}$."])
+    assert out.exit_code == 0, out.output
+    verdict = json.loads(out.output)
+    assert (verdict["ok"], verdict["reason"]) == (True, "correct")
+    out = runner.invoke(app, ["check", "math", "--gold", "2", "--completion", "<think>\nnever closed"])
+    assert json.loads(out.output)["reason"] == "truncated"
+    out = runner.invoke(app, ["check", "choice", "--gold", "C"], input="<think>x</think>\nThe answer is (D).")
+    assert json.loads(out.output)["reason"] == "wrong_answer"
+
+
+def test_check_with_missing_files_is_exit_2(tmp_path):
+    out = runner.invoke(app, ["check", "math", "--gold", "1", "--completion-file", str(tmp_path / "none.txt")])
+    assert out.exit_code == 2 and "completion file not found" in out.output
+    out = runner.invoke(app, ["check", "code", "--problem", str(tmp_path / "p.json"), "--completion", "x"])
+    assert out.exit_code == 2 and "problem file not found" in out.output

@@ -54,7 +54,8 @@ def test_column_mapping_parquet_and_limit(tmp_path):
 
 
 def test_code_problems_need_no_reference_answer(tmp_path):
-    path = write_jsonl(tmp_path / "c.jsonl", [{"id": "c1", "problem": "Write f."}])
+    path = write_jsonl(tmp_path / "c.jsonl", [{"id": "c1", "problem": "Write f.", "entry_point": "f",
+                                                      "test": "def check(f):\n    assert f() == 1\n"}])
     _, kept, _ = _ingest(tmp_path, [{"path": str(path), "domain": "code"}])
     assert kept[0]["domain"] == "code" and kept[0]["reference_answer"] is None
 
@@ -84,3 +85,26 @@ def test_unloadable_dataset_is_a_user_error(tmp_path):
 
     with pytest.raises(UserError, match="Hub dataset no-such-org/no-such-set:train: cannot load"):
         _ingest(tmp_path, [{"dataset": "no-such-org/no-such-set"}])
+
+
+def test_choice_rows_get_lettered_options_and_letter_answers(tmp_path):
+    path = write_jsonl(tmp_path / "mc.jsonl", [
+        {"id": "m1", "question": "Which is a prime?", "choices": ["4", "6", "7", "9"], "answer": 2},
+        {"id": "m2", "question": "Pick one.\nA. x\nB. y", "answer": "B"},
+    ])
+    _, kept, _ = _ingest(tmp_path, [{"path": str(path), "domain": "choice", "columns": {"problem": "question"}}])
+    assert kept[0]["problem"] == "Which is a prime?\n\nA. 4\nB. 6\nC. 7\nD. 9"
+    assert kept[0]["reference_answer"] == "C"
+    assert (kept[1]["problem"], kept[1]["reference_answer"]) == ("Pick one.\nA. x\nB. y", "B")
+
+
+def test_code_rows_carry_their_tests_and_need_some(tmp_path):
+    import json
+
+    path = write_jsonl(tmp_path / "code.jsonl", [
+        {"id": "c1", "problem": "Echo.", "tests": [{"input": "1\n", "output": "1\n"}]},
+        {"id": "c2", "problem": "No tests."},
+    ])
+    _, kept, rejected = _ingest(tmp_path, [{"path": str(path), "domain": "code"}])
+    assert json.loads(kept[0]["test_spec"]) == {"tests": [{"input": "1\n", "output": "1\n"}]}
+    assert rejected[0]["drop_reason"].startswith("missing_tests:")

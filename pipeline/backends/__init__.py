@@ -7,6 +7,7 @@ the user allows the Hub; tests and the quickstart keep ``HF_HUB_OFFLINE=1``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,22 @@ def validate_teacher(teacher: str) -> None:
         raise UserError(f"model folder not found: {teacher}")
 
 
+# One engine per (model, engine args, seed) per process: generate and a judge on the same
+# teacher share it instead of loading the weights twice.
+_LOADED: dict[str, TeacherBackend] = {}
+
+
 def load_backend(teacher: str, engine_args: dict[str, Any], seed: int) -> TeacherBackend:
-    """Build the backend for a teacher; the recipe's engine args win over embedded defaults."""
+    """Build (or reuse) the backend for a teacher; recipe engine args win over embedded defaults."""
     from pipeline.backends.vllm_offline import VLLMOfflineBackend
 
     validate_teacher(teacher)
-    if teacher.startswith(PREFIX):
-        args = {**embedded_spec(teacher).engine_defaults, **engine_args}
-        return VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed)
-    return VLLMOfflineBackend(str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher,
-                              engine_args, seed=seed)
+    key = json.dumps([teacher, engine_args, seed], sort_keys=True, default=str)
+    if key not in _LOADED:
+        if teacher.startswith(PREFIX):
+            args = {**embedded_spec(teacher).engine_defaults, **engine_args}
+            _LOADED[key] = VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed)
+        else:
+            model = str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher
+            _LOADED[key] = VLLMOfflineBackend(model, engine_args, seed=seed)
+    return _LOADED[key]

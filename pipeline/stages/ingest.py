@@ -7,7 +7,9 @@ to ``ingest/_plan.json`` so every later run and every shard agrees on it without
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from pipeline.rows import STAGE_COLUMNS
 from pipeline.sources import read_source
 from pipeline.stage import Row, Stage, reject
 from pipeline.store import StageStore
+from verifiers.choice import LETTERS
 
 
 def _text(value: object) -> str | None:
@@ -23,6 +26,23 @@ def _text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return str(value).strip() or None
+
+
+# Fields of a code problem that verifiers.code reads (tests and reference solutions).
+TEST_SPEC_KEYS = ("tests", "entry_point", "test", "test_list", "test_setup_code", "test_imports",
+                  "solutions", "canonical_solution", "code", "prompt", "time_limit_s")
+
+
+def _with_options(raw: dict, problem: str, answer: str | None) -> tuple[str, str | None]:
+    """MMLU/GPQA-style rows keep options in a list and the answer as an index: render both."""
+    options = raw.get("choices", raw.get("options"))
+    if isinstance(options, dict):  # e.g. {"label": [...], "text": [...]}
+        options = options.get("text")
+    if isinstance(options, list) and options and not re.search(r"(?m)^\(?A[\).:]", problem):
+        problem += "\n\n" + "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options[:len(LETTERS)]))
+    if answer is not None and answer.isdigit() and isinstance(options, list) and int(answer) < len(options):
+        answer = LETTERS[int(answer)]
+    return problem, answer
 
 
 def _fields(src: SourceConfig) -> dict[str, str]:
@@ -108,6 +128,13 @@ class IngestStage(Stage):
         }
         if "_error" in raw:
             return row, raw["_error"]
+        if src.domain == "choice" and problem is not None:
+            row["problem"], row["reference_answer"] = _with_options(raw, problem, row["reference_answer"])
+        if src.domain == "code":
+            spec = {k: raw[k] for k in TEST_SPEC_KEYS if raw.get(k) not in (None, "", [])}
+            if not any(k in spec for k in ("tests", "test", "test_list")):
+                return row, f"missing_tests: {where}: no 'tests', 'test' or 'test_list' field"
+            row["test_spec"] = json.dumps(spec, ensure_ascii=False)
         if problem is None:
             return row, f"missing_problem: {where}: field {fields['problem']!r} is missing or empty"
         if row["reference_answer"] is None and src.domain in ("math", "choice"):

@@ -1,19 +1,41 @@
-"""verify: a verdict on every row (``verdict``, ``verdict_reason``, ``verify_ms``).
+"""verify: a verdict on every row (``verdict``, ``verdict_reason``, ``verify_ms`` ...).
 
-Math answers go through math-verify in worker processes with a hard per-row wall-clock limit,
-so a pathological answer costs ``verify.timeout_s`` and a ``timeout`` verdict, never the batch.
-Every row is kept here; export decides what enters the dataset.
+Rule checkers by domain: math (math-verify), choice (letters), code (tests in the sandbox);
+each runs in worker processes with a hard per-row wall-clock limit, so a pathological answer
+costs a ``timeout`` verdict, never the batch. An optional LLM judge gives a second opinion and
+``verify.policy`` combines the two. Rows are kept here (export decides what enters the dataset);
+only code problems whose tests fail their own reference solution are rejected
+(``invalid_tests``, with ``--validate-tests``).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
+from pipeline.judge import Judge
 from pipeline.recipe import Recipe
 from pipeline.rows import STAGE_COLUMNS
-from pipeline.stage import Row, Stage
+from pipeline.stage import Row, Stage, reject
+from verifiers import choice, math
 from verifiers.batch import check_all
-from verifiers.math import check_answer
+
+# Rule failures where a second opinion can change the outcome: an answer exists but the rule
+# did not accept it. A truncated trace or a code failure stays a failure.
+JUDGEABLE_FAILURES = {"wrong_answer", "no_answer", "timeout", "error"}
+
+
+def _check_code(spec_json: str, answer: str):
+    from verifiers import code
+
+    return code.check(json.loads(spec_json), answer)
+
+
+def _validate_code_tests(spec_json: str):
+    from verifiers import code
+
+    spec, report = code.validate_tests(json.loads(spec_json))
+    return (None if spec is None else json.dumps(spec, ensure_ascii=False)), report
 
 
 class VerifyStage(Stage):
@@ -21,24 +43,100 @@ class VerifyStage(Stage):
     input_stage = "generate"
     adds_columns = STAGE_COLUMNS["verify"]
 
-    def __init__(self, recipe: Recipe):
+    def __init__(self, recipe: Recipe, judge: Judge | None = None):
         self.cfg = recipe.verify
+        self.judge = judge
+        if self.judge is None and self.cfg.judge is not None:
+            self.judge = Judge(self.cfg.judge, recipe.seed)
+
+    def setup(self) -> None:
+        if self.judge is not None:
+            self.judge.setup()
 
     def process(self, rows: list[Row], stats: Counter) -> tuple[list[Row], list[Row]]:
-        out = [dict(r) for r in rows]
-        to_check = []
-        for row in out:
-            if row["domain"] != "math":
-                # Code and multiple-choice checkers are not built yet; say so on the row.
-                row.update(verdict=False, verdict_reason="unsupported_domain", verify_ms=0.0)
-            elif not row["think_closed"]:
-                row.update(verdict=False, verdict_reason="truncated", verify_ms=0.0)
+        out, rejected = [], []
+        invalid = self._validate_tests(rows, stats) if self.cfg.validate_tests else {}
+        for row in rows:
+            if row["problem_id"] in invalid:
+                rejected.append(reject(row, "invalid_tests", invalid[row["problem_id"]]))
             else:
-                to_check.append(row)
-        verdicts = check_all(check_answer, [(r["reference_answer"], r["answer_text"]) for r in to_check],
-                             timeout_s=self.cfg.timeout_s, workers=self.cfg.workers)
-        for row, verdict in zip(to_check, verdicts):
-            row.update(verdict=verdict.ok, verdict_reason=verdict.reason,
-                       verify_ms=verdict.detail.get("wall_ms", verdict.detail.get("time_ms", 0.0)))
+                out.append(dict(row))
+        self._rule_verdicts(out)
+        if self.judge is not None:
+            self._judge_verdicts(out, stats)
+        for row in out:
+            row["verdict"] = self._combine(row)
+            if row["verdict"] != row["verdict_rule"]:
+                row["verdict_reason"] = "judge_accepted" if row["verdict"] else "judge_rejected"
         stats.update(f"verdict_{r['verdict_reason']}" for r in out)
-        return out, []
+        return out, rejected
+
+    def _rule_verdicts(self, rows: list[Row]) -> None:
+        groups: dict[str, list[Row]] = {}
+        for row in rows:
+            row.update(verdict_judge=None, judge_output=None)
+            if not row["think_closed"]:
+                row.update(verdict_rule=False, verdict_reason="truncated", verify_ms=0.0)
+            else:
+                groups.setdefault(row["domain"], []).append(row)
+        checkers = {
+            "math": (math.check_answer, "reference_answer", self.cfg.timeout_s),
+            "choice": (choice.check_answer, "reference_answer", self.cfg.timeout_s),
+            "code": (_check_code, "test_spec", self.cfg.code_timeout_s),
+        }
+        for domain, group in groups.items():
+            fn, gold_column, timeout_s = checkers[domain]
+            verdicts = check_all(fn, [(r[gold_column], r["answer_text"]) for r in group],
+                                 timeout_s=timeout_s, workers=self.cfg.workers)
+            for row, verdict in zip(group, verdicts):
+                row.update(verdict_rule=verdict.ok, verdict_reason=verdict.reason,
+                           verify_ms=verdict.detail.get("wall_ms", verdict.detail.get("time_ms", 0.0)))
+
+    def _judge_verdicts(self, rows: list[Row], stats: Counter) -> None:
+        ask_all = self.cfg.policy == "both" or self.cfg.judge_all_rows
+        asked = [r for r in rows if r["domain"] != "code" and r["think_closed"]
+                 and (ask_all or (not r["verdict_rule"] and r["verdict_reason"] in JUDGEABLE_FAILURES))]
+        for row, (judgement, reply) in zip(asked, self.judge.ask(asked)):
+            row.update(verdict_judge=judgement, judge_output=reply)
+            stats["judge_asked"] += 1
+            if judgement is not None and judgement != row["verdict_rule"]:
+                stats["judge_disagreed"] += 1
+
+    def _combine(self, row: Row) -> bool:
+        if self.cfg.policy == "judge_on_rule_failure":
+            return row["verdict_rule"] or row["verdict_judge"] is True
+        if self.cfg.policy == "both":
+            return row["verdict_rule"] and row["verdict_judge"] is True
+        return row["verdict_rule"]
+
+    def _validate_tests(self, rows: list[Row], stats: Counter) -> dict[str, str]:
+        """Validate each code problem's tests once; rewrite row specs; return invalid problems."""
+        specs = {r["problem_id"]: r["test_spec"] for r in rows if r["domain"] == "code"}
+        ids = list(specs)
+        results = [] if not ids else check_all_validation([(specs[i],) for i in ids], self.cfg.code_timeout_s,
+                                                          self.cfg.workers)
+        invalid, new_specs = {}, {}
+        for pid, (ok, new_spec, report) in zip(ids, results):
+            stats["tests_dropped"] += len(report.get("dropped", []))
+            if not ok or new_spec is None:
+                invalid[pid] = report.get("reason") or f"reference solution passes none of {report.get('total', '?')} tests"
+            else:
+                new_specs[pid] = new_spec
+        for row in rows:
+            if row["problem_id"] in new_specs:
+                row["test_spec"] = new_specs[row["problem_id"]]
+        return invalid
+
+
+def check_all_validation(items: list[tuple], timeout_s: float, workers: int | None) -> list[tuple]:
+    """Run test validation in the hard-timeout pool; a timeout invalidates the problem."""
+    from verifiers.pool import run_with_timeout
+
+    results = []
+    for outcome in run_with_timeout(_validate_code_tests, items, timeout_s=timeout_s, workers=workers or 1):
+        if outcome.status == "ok":
+            spec, report = outcome.value
+            results.append((True, spec, report))
+        else:
+            results.append((False, None, {"reason": f"validation {outcome.status}"}))
+    return results

@@ -1,0 +1,91 @@
+"""verify stage: domain dispatch, truncation, judge policies (judge on FakeJudgeBackend)."""
+
+from collections import Counter
+
+import pytest
+
+from conftest import base_recipe
+from fakes import FakeJudgeBackend
+from pipeline.judge import Judge, parse_judgement
+from pipeline.recipe import parse_recipe
+from pipeline.stages.verify import VerifyStage
+
+
+def _row(pid, domain, answer, reference, closed=True):
+    return {"problem_id": pid, "domain": domain, "problem": f"problem {pid}", "reference_answer": reference,
+            "answer_text": answer, "think_closed": closed, "test_spec": None}
+
+
+ROWS = [
+    _row("m-right", "math", "So the answer is $\\boxed{\\frac{1}{2}}$.", "\\frac12"),
+    _row("m-wrong", "math", "So the answer is $\\boxed{3}$.", "4"),
+    # the rule finds no mathematical answer; the (fake) judge sees the reference in the prose
+    _row("m-prose", "math", "It happens on a Tuesday.", "Tuesday"),
+    _row("m-cut", "math", "", "4", closed=False),
+    _row("c-right", "choice", "Therefore, the best answer is: (B).", "B"),
+    _row("c-wrong", "choice", "Therefore, the best answer is: (A).", "B"),
+]
+
+
+def _verify(tmp_path, **verify):
+    recipe = parse_recipe({**base_recipe(tmp_path / "x.jsonl"), "verify": verify})
+    judge = Judge(recipe.verify.judge, 0, backend=FakeJudgeBackend({})) if recipe.verify.judge else None
+    stage = VerifyStage(recipe, judge=judge)
+    stats = Counter()
+    kept, rejected = stage.process([dict(r) for r in ROWS], stats)
+    assert rejected == []
+    return {r["problem_id"]: r for r in kept}, stats
+
+
+def test_rule_policy_dispatches_by_domain(tmp_path):
+    rows, stats = _verify(tmp_path)
+    assert {k: (r["verdict"], r["verdict_reason"]) for k, r in rows.items()} == {
+        "m-right": (True, "correct"), "m-wrong": (False, "wrong_answer"), "m-prose": (False, "no_answer"),
+        "m-cut": (False, "truncated"), "c-right": (True, "correct"), "c-wrong": (False, "wrong_answer"),
+    }
+    assert all(r["verdict_judge"] is None for r in rows.values())
+    assert stats["verdict_correct"] == 2
+
+
+JUDGE = {"teacher": "embedded:smollm2-135m"}
+
+
+def test_judge_on_rule_failure_flips_only_failures_it_accepts(tmp_path):
+    rows, stats = _verify(tmp_path, policy="judge_on_rule_failure", judge=JUDGE)
+    assert rows["m-prose"]["verdict"] is True and rows["m-prose"]["verdict_reason"] == "judge_accepted"
+    assert rows["m-prose"]["verdict_rule"] is False and rows["m-prose"]["verdict_judge"] is True
+    assert rows["m-wrong"]["verdict"] is False and rows["m-wrong"]["verdict_judge"] is False
+    assert rows["m-right"]["verdict_judge"] is None  # not asked: the rule already accepted it
+    assert rows["m-cut"]["verdict_judge"] is None and rows["m-cut"]["verdict"] is False  # nothing to judge
+    assert stats["judge_asked"] == 3 and stats["judge_disagreed"] == 1
+
+
+def test_both_policy_needs_rule_and_judge(tmp_path):
+    rows, stats = _verify(tmp_path, policy="both", judge=JUDGE)
+    # FakeJudgeBackend compares text: '\\frac12' is not in '\\boxed{\\frac{1}{2}}', so it says NO
+    assert rows["m-right"]["verdict_rule"] is True and rows["m-right"]["verdict_judge"] is False
+    assert rows["m-right"]["verdict"] is False and rows["m-right"]["verdict_reason"] == "judge_rejected"
+    assert rows["c-right"]["verdict"] is True
+    assert rows["m-prose"]["verdict"] is False
+    assert stats["judge_asked"] == 5
+
+
+def test_rule_policy_with_judge_all_rows_records_disagreements_without_changing_verdicts(tmp_path):
+    rows, stats = _verify(tmp_path, policy="rule", judge=JUDGE, judge_all_rows=True)
+    assert [r["verdict"] for r in rows.values()] == [r["verdict_rule"] for r in rows.values()]
+    assert stats["judge_asked"] == 5 and stats["judge_disagreed"] == 2
+
+
+def test_policy_without_judge_is_a_recipe_error(tmp_path):
+    from pipeline.errors import UserError
+
+    with pytest.raises(UserError, match="verify: policy 'both' needs a 'judge' section"):
+        parse_recipe({**base_recipe(tmp_path / "x.jsonl"), "verify": {"policy": "both"}})
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("YES", True), ("no", False), ("The answers match.\nYES.", True), ("**NO**", False),
+    ("Yes, but actually NO", False), ("maybe", None), ("", None), ("NO... wait, YES", True),
+])
+def test_parse_judgement_uses_the_last_word(reply, expected):
+    assert parse_judgement(reply) is expected
