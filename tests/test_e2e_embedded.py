@@ -36,6 +36,9 @@ def run(tmp_path_factory):
     problems = write_jsonl(tmp / "problems.jsonl", bundled + [long_problem])
     recipe = base_recipe(problems, reasoning_format="plain", engine={"max_model_len": 1024},
                          sampling={"temperature": 0.7, "max_tokens": 256})
+    # The judge shares the teacher's engine (same model and engine args): one LLM per process.
+    recipe["verify"] = {"timeout_s": 10, "policy": "judge_on_rule_failure",
+                        "judge": {"teacher": "embedded:smollm2-135m", "engine": {"max_model_len": 1024}}}
     recipe_path = write_recipe(tmp / "e2e.yaml", recipe)
     run_dir = tmp / "run"
     first = _distill("run", str(recipe_path), "--run-dir", str(run_dir))
@@ -71,8 +74,13 @@ def test_schema_of_generated_and_exported_rows(run):
         assert r["finish_reason"] in ("stop", "length") and r["n_output_tokens"] > 0
         assert r["think_closed"] == (r["finish_reason"] == "stop")
         assert r["reasoning"] or r["answer_text"]
-    verified = pq.read_table(run["dir"] / "verify" / "part-00000.parquet").to_pylist()
-    assert all(r["verdict_reason"] in ("correct", "wrong_answer", "no_answer", "truncated") for r in verified)
+    verified = [r for i in range(3) for r in pq.read_table(run["dir"] / "verify" / f"part-{i:05d}.parquet").to_pylist()]
+    assert all(r["verdict_reason"] in ("correct", "wrong_answer", "no_answer", "truncated", "judge_accepted")
+               for r in verified)
+    for r in verified:  # the judge is asked exactly on rule failures that have an answer
+        asked = r["think_closed"] and not r["verdict_rule"] and r["verdict_reason"] != "truncated"
+        assert (r["judge_output"] is not None) == asked
+        assert r["verdict"] == (r["verdict_rule"] or r["verdict_judge"] is True)
     exported = [r for i in range(3) for r in pq.read_table(run["dir"] / "export" / f"part-{i:05d}.parquet").to_pylist()]
     rejected = [r for i in range(3) for r in
                 pq.read_table(run["dir"] / "export" / "rejected" / f"part-{i:05d}.parquet").to_pylist()]
