@@ -48,8 +48,9 @@ def main() -> None:
     run_dir = work / "run"
     run_stage(IngestStage(recipe), run_dir)
 
-    backend = load_backend(recipe.generate.teacher, recipe.generate.engine, recipe.seed)
-    stage = GenerateStage(recipe, backend=backend)
+    teacher = recipe.generate.teachers[0]
+    backend = load_backend(teacher.model, teacher.engine, recipe.seed)
+    stage = GenerateStage(recipe, backends={teacher.name: backend})
     # The raw side: exactly the prompts and SamplingParams distill builds, straight into llm.chat.
     problems = [json.loads(line) for line in source.open()][: args.problems]
     template = load_template(recipe.generate.prompt_template)

@@ -56,8 +56,25 @@ class SamplingConfig(_Strict):
     max_tokens: int = Field(default=4096, ge=1)
 
 
+class TeacherConfig(_Strict):
+    """One teacher. Unset fields take the values of the ``generate`` section."""
+
+    model: str  # 'embedded:<name>', a Hub id or a local folder
+    label: str | None = None  # the ``teacher`` column value; defaults to ``model``
+    engine: dict[str, Any] = Field(default_factory=dict)  # merged over generate.engine
+    reasoning_format: Literal["think", "plain"] | None = None
+    # Text the assistant turn starts with, e.g. "<think>\n" for models whose chat template
+    # does not open the think block itself.
+    prefill: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.model
+
+
 class GenerateConfig(_Strict):
-    teacher: str
+    teacher: str | None = None  # shorthand for teachers: [{model: ...}]
+    teachers: list[TeacherConfig] = Field(default_factory=list)
     n: int = Field(default=4, ge=1)
     prompt_template: str = "math_boxed"
     # 'think': the teacher writes <think>...</think> then its answer (R1, QwQ, Qwen3).
@@ -66,6 +83,23 @@ class GenerateConfig(_Strict):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     # Passed to vllm.LLM as engine arguments (max_model_len, dtype, enforce_eager, ...).
     engine: dict[str, Any] = Field(default_factory=dict)
+    # Finished requests are saved every this many, so a crash loses at most that much work.
+    checkpoint_every: int = Field(default=256, ge=1)
+
+    @model_validator(mode="after")
+    def _one_teacher_list(self) -> "GenerateConfig":
+        if (self.teacher is None) == (not self.teachers):
+            raise ValueError("give either 'teacher' (one model) or 'teachers' (a list), not both or neither")
+        if self.teacher is not None:
+            self.teachers = [TeacherConfig(model=self.teacher)]
+            self.teacher = None
+        names = [t.name for t in self.teachers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"teacher labels must be unique (got {names}); set 'label' to tell them apart")
+        for t in self.teachers:
+            t.engine = {**self.engine, **t.engine}
+            t.reasoning_format = t.reasoning_format or self.reasoning_format
+        return self
 
 
 class JudgeConfig(_Strict):
@@ -172,7 +206,7 @@ def load_recipe(path: str | Path) -> Recipe:
             src.path = str(resolved)
     from pipeline.backends import validate_teacher  # late: backends import vllm lazily anyway
 
-    teachers = {"generate.teacher": recipe.generate.teacher}
+    teachers = {f"generate.teachers[{i}].model": t.model for i, t in enumerate(recipe.generate.teachers)}
     if recipe.verify.judge is not None:
         teachers["verify.judge.teacher"] = recipe.verify.judge.teacher
     for field, teacher in teachers.items():

@@ -38,6 +38,9 @@ _COLUMNS: list[Column] = [
     Column("think_closed", pa.bool_(), "True when the think block was closed, i.e. an answer part exists."),
     Column("n_prompt_tokens", pa.int32(), "Prompt length in tokens after the chat template."),
     Column("n_output_tokens", pa.int32(), "Generated tokens for this sample."),
+    Column("teacher_model", pa.string(), "What the engine loaded: Hub id or local folder of the teacher."),
+    Column("teacher_revision", pa.string(), "Teacher weights fingerprint: Hub commit, or a hash of the local files."),
+    Column("generation_params", pa.string(), "JSON: sampling params, n, seed, prefill, prompt template hash, engine version."),
     # -- verify ------------------------------------------------------------------------------
     Column("verdict", pa.bool_(), "True when the answer was verified correct against the reference."),
     Column("verdict_reason", pa.string(), "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error'."),
@@ -59,7 +62,8 @@ STAGE_COLUMNS: dict[str, list[str]] = {
     "ingest": ["problem_id", "domain", "problem", "reference_answer", "source", "source_index", "test_spec"],
     "generate": [
         "sample_idx", "teacher", "prompt", "reasoning", "answer_text", "finish_reason",
-        "think_closed", "n_prompt_tokens", "n_output_tokens",
+        "think_closed", "n_prompt_tokens", "n_output_tokens", "teacher_model", "teacher_revision",
+        "generation_params",
     ],
     "verify": ["verdict", "verdict_reason", "verify_ms", "verdict_rule", "verdict_judge", "judge_output"],
 }

@@ -35,10 +35,10 @@ def run_stages(recipe: Recipe, run_dir: Path, stages: list[str], *, shard: int =
                force: bool = False, on_part_done=None) -> list[StageReport]:
     if not 0 <= shard < num_shards:
         raise UserError(f"--shard must be in [0, {num_shards}) (got {shard})")
+    built = [build_stage(name, recipe) for name in stages]  # every stage validates before any runs
     pin_recipe(recipe, run_dir, force)
     reports = []
-    for name in stages:
-        stage = build_stage(name, recipe)
+    for name, stage in zip(stages, built):
         later = STAGE_ORDER[STAGE_ORDER.index(name) + 1:]
         reports.append(run_stage(stage, run_dir, shard=shard, num_shards=num_shards, force=force,
                                  invalidates=later, on_part_done=on_part_done))

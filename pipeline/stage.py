@@ -14,12 +14,30 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from pipeline.rows import to_table
 from pipeline.store import StageStore
 
 log = logging.getLogger(__name__)
 
 Row = dict
+
+
+@dataclass
+class PartContext:
+    """What a stage may know about the part it is processing: its index and its checkpoint."""
+
+    index: int
+    store: StageStore
+    columns: list[str]
+
+    def checkpoint_rows(self) -> list[Row]:
+        return self.store.read_checkpoint(self.index)
+
+    def save_checkpoint(self, rows: list[Row]) -> None:
+        if rows:
+            self.store.append_checkpoint(self.index, to_table(rows, self.columns + ["drop_reason"]))
 
 
 class Stage:
@@ -32,7 +50,11 @@ class Stage:
     def setup(self) -> None:
         """Expensive initialisation (an engine); called only when some part has work to do."""
 
-    def process(self, rows: list[Row], stats: Counter) -> tuple[list[Row], list[Row]]:
+    def before_parts(self, run_dir: Path, parts: list[PartContext]) -> None:
+        """Work across all of this worker's pending parts at once (generate: one engine queue
+        per teacher, results checkpointed per part); ``process`` then finishes each part."""
+
+    def process(self, rows: list[Row], stats: Counter, part: PartContext) -> tuple[list[Row], list[Row]]:
         raise NotImplementedError
 
     def input_parts(self, run_dir: Path) -> list[int]:
@@ -47,6 +69,10 @@ class Stage:
         """Rows of one input part plus its column names (kept even when the part is empty)."""
         table = StageStore(run_dir, self.input_stage).read_part(index)
         return table.to_pylist(), table.column_names
+
+    def input_columns(self, run_dir: Path, index: int) -> list[str]:
+        """Column names of an input part, from the Parquet footer (no rows read)."""
+        return pq.read_schema(StageStore(run_dir, self.input_stage).part_path(index)).names
 
     def output_columns(self, input_columns: list[str]) -> list[str]:
         return input_columns + [c for c in self.adds_columns if c not in input_columns]
@@ -103,14 +129,16 @@ def run_stage(
             store.clear_part(i)
     todo = [i for i in available if not store.is_done(i)]
     report.parts_skipped = len(available) - len(todo)
+    contexts = [PartContext(i, store, stage.output_columns(stage.input_columns(run_dir, i))) for i in todo]
     if todo:
         stage.setup()
-    for index in todo:
+        stage.before_parts(run_dir, contexts)
+    for index, part in zip(todo, contexts):
         started = time.perf_counter()
         rows, columns = stage.read_input(run_dir, index)
         stats: Counter = Counter()
-        kept, rejected = stage.process(rows, stats)
-        out_columns = stage.output_columns(columns)
+        kept, rejected = stage.process(rows, stats, part)
+        out_columns = part.columns
         reasons = Counter(_reason_key(r["drop_reason"]) for r in rejected)
         part_stats = {
             "stage": stage.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -97,23 +98,41 @@ class StageStore:
             return []
         return sorted(int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.done"))
 
+    def checkpoint_dir(self, index: int) -> Path:
+        return self.dir / f"{part_name(index)}.chunks"
+
+    def read_checkpoint(self, index: int) -> list[dict]:
+        """Rows saved by an unfinished part so far (each chunk file is complete or absent)."""
+        chunks = sorted(self.checkpoint_dir(index).glob("chunk-*.parquet"))
+        return [row for chunk in chunks for row in pq.read_table(chunk).to_pylist()]
+
+    def append_checkpoint(self, index: int, table: pa.Table) -> None:
+        """Save rows of an unfinished part as the next numbered chunk file."""
+        folder = self.checkpoint_dir(index)
+        number = len(list(folder.glob("chunk-*.parquet"))) if folder.exists() else 0
+        write_table_atomic(folder / f"chunk-{number:05d}.parquet", table)
+
     def write_part(self, index: int, kept: pa.Table, rejected: pa.Table, stats: dict) -> None:
-        """Write one finished part; the ``.done`` marker goes last."""
+        """Write one finished part; the ``.done`` marker goes last, then its checkpoint goes."""
         self.done_path(index).unlink(missing_ok=True)
         write_table_atomic(self.rejected_path(index), rejected)
         write_table_atomic(self.part_path(index), kept)
         write_json_atomic(self.stats_path(index), stats)
         write_bytes_atomic(self.done_path(index), b"")
+        shutil.rmtree(self.checkpoint_dir(index), ignore_errors=True)
 
     def clear_part(self, index: int) -> None:
         """Forget a part (``--force``): marker first, so a crash mid-way never leaves it 'done'."""
         for path in (self.done_path(index), self.stats_path(index), self.part_path(index), self.rejected_path(index)):
             path.unlink(missing_ok=True)
+        shutil.rmtree(self.checkpoint_dir(index), ignore_errors=True)
 
     def remove_temp_files(self) -> None:
         """Delete temp files left by a writer that was killed mid-write."""
-        for tmp in list(self.dir.glob(".*.tmp-*")) + list(self.dir.glob("rejected/.*.tmp-*")):
+        for tmp in self.dir.glob("**/.*.tmp-*"):
             tmp.unlink(missing_ok=True)
+        for index in self.done_parts():  # a crash between the marker and the checkpoint removal
+            shutil.rmtree(self.checkpoint_dir(index), ignore_errors=True)
 
     def read_part(self, index: int) -> pa.Table:
         if not self.is_done(index):

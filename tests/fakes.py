@@ -8,24 +8,44 @@ It never claims a capability works: tests that need real generation use the embe
 
 from __future__ import annotations
 
-from pipeline.backends.base import Conversation, Request, RequestResult, Sample
+from typing import Iterator
+
+from pipeline.backends.base import Conversation, Request, RequestResult, Sample, collect
 
 
 class FakeTeacherBackend:
-    def __init__(self, answers: dict[str, str], max_model_len: int = 4096):
+    model_id = "fake-teacher"
+    revision = "fake-revision"
+    engine_version = "fake 0"
+
+    def __init__(self, answers: dict[str, str], max_model_len: int = 4096, fail_after: int | None = None):
         self.answers = answers  # problem text -> answer sample 0 gives
         self._max_model_len = max_model_len
-        self.calls: list[int] = []  # number of requests per chat() call
+        self.calls: list[int] = []  # number of requests per stream() call
+        self.fail_after = fail_after  # raise after yielding this many results (a crash mid-part)
+        self.closed = False
 
     @property
     def max_model_len(self) -> int:
         return self._max_model_len
 
-    def count_prompt_tokens(self, conversations: list[Conversation]) -> list[int]:
+    def count_prompt_tokens(self, conversations: list[Conversation], prefill: str | None = None) -> list[int]:
         return [len(c[-1]["content"].split()) for c in conversations]
 
+    def close(self) -> None:
+        self.closed = True
+
     def chat(self, requests: list[Request]) -> list[RequestResult]:
+        return collect(self, requests)
+
+    def stream(self, requests: list[Request]) -> Iterator[tuple[int, RequestResult]]:
         self.calls.append(len(requests))
+        for index, result in enumerate(self._answer(requests)):
+            if self.fail_after is not None and index >= self.fail_after:
+                raise RuntimeError("simulated crash")
+            yield index, result
+
+    def _answer(self, requests: list[Request]) -> list[RequestResult]:
         results = []
         for req in requests:
             text = req.conversation[-1]["content"]
@@ -36,8 +56,8 @@ class FakeTeacherBackend:
                     samples.append(Sample("<think>\nstill thinking", "length", 50))
                     continue
                 answer = self.answers.get(problem, "0") if i == 0 else "-12345"
-                samples.append(Sample(f"<think>\nreasoning {i}\n</think>\n\nThe answer is $\\boxed{{{answer}}}$.",
-                                      "stop", 20 + i))
+                body = f"<think>\nreasoning {i}\n</think>\n\nThe answer is $\\boxed{{{answer}}}$."
+                samples.append(Sample(body.removeprefix(req.prefill or ""), "stop", 20 + i))
             results.append(RequestResult(n_prompt_tokens=len(text.split()), samples=samples))
         return results
 
@@ -45,8 +65,7 @@ class FakeTeacherBackend:
 class FakeJudgeBackend(FakeTeacherBackend):
     """Canned judge: replies YES when the reference text appears in the student's answer."""
 
-    def chat(self, requests: list[Request]) -> list[RequestResult]:
-        self.calls.append(len(requests))
+    def _answer(self, requests: list[Request]) -> list[RequestResult]:
         out = []
         for req in requests:
             text = req.conversation[-1]["content"]

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from conftest import base_recipe, write_recipe
 from fakes import FakeTeacherBackend
+
+TEACHER = "embedded:smollm2-135m"
 from pipeline.cli import app
 from pipeline.recipe import parse_recipe
 from pipeline.stage import run_stage
@@ -71,7 +73,7 @@ def test_status_of_missing_dir(tmp_path):
 def test_real_subprocess_status_json_and_error_exit(tmp_path, problems):
     recipe = parse_recipe(base_recipe(problems))
     run_stage(IngestStage(recipe), tmp_path / "run")
-    run_stage(GenerateStage(recipe, backend=FakeTeacherBackend({})), tmp_path / "run")
+    run_stage(GenerateStage(recipe, backends={TEACHER: FakeTeacherBackend({})}), tmp_path / "run")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([DISTILL, "status", str(tmp_path / "run"), "--json"], capture_output=True, text=True,
                          env=env, check=True)

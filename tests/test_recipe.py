@@ -13,7 +13,7 @@ def _error(tmp_path, recipe) -> str:
 
 def test_quickstart_recipe_is_valid():
     recipe = load_recipe(REPO / "recipes" / "quickstart.yaml")
-    assert recipe.generate.teacher == "embedded:smollm2-135m"
+    assert [t.name for t in recipe.generate.teachers] == ["embedded:smollm2-135m"]
     assert recipe.ingest.sources[0].path.endswith("data/problems/quickstart_math.jsonl")
 
 
@@ -27,7 +27,7 @@ def test_typoed_key_names_the_field_and_allowed_keys(tmp_path, problems):
 def test_missing_key(tmp_path, problems):
     recipe = base_recipe(problems)
     del recipe["generate"]["teacher"]
-    assert "generate.teacher: required key is missing" in _error(tmp_path, recipe)
+    assert "generate: give either 'teacher' (one model) or 'teachers'" in _error(tmp_path, recipe)
 
 
 def test_bad_value_names_field_and_value(tmp_path, problems):
@@ -39,13 +39,13 @@ def test_bad_value_names_field_and_value(tmp_path, problems):
 
 def test_unknown_embedded_teacher(tmp_path, problems):
     msg = _error(tmp_path, base_recipe(problems, teacher="embedded:gpt-9"))
-    assert "generate.teacher: unknown embedded teacher 'embedded:gpt-9'" in msg
+    assert "generate.teachers[0].model: unknown embedded teacher 'embedded:gpt-9'" in msg
     assert "embedded:smollm2-135m" in msg
 
 
 def test_missing_model_folder(tmp_path, problems):
     msg = _error(tmp_path, base_recipe(problems, teacher=str(tmp_path / "no-such-model")))
-    assert "generate.teacher: model folder not found" in msg
+    assert "generate.teachers[0].model: model folder not found" in msg
 
 
 def test_missing_input_file(tmp_path, problems):

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import base_recipe, write_jsonl
 from fakes import FakeTeacherBackend
+
+TEACHER = "embedded:smollm2-135m"
 from pipeline.errors import UserError
 from pipeline.recipe import parse_recipe
 from pipeline.stage import run_stage
@@ -22,7 +24,7 @@ GOLD = {"What is $2+3$?": "5", "What is $\\frac{1}{2}+\\frac{1}{4}$?": "\\frac{3
 
 
 def _pipeline(recipe, backend, run_dir, later=("verify", "export"), **kw):
-    stages = [IngestStage(recipe), GenerateStage(recipe, backend=backend), VerifyStage(recipe), ExportStage(recipe)]
+    stages = [IngestStage(recipe), GenerateStage(recipe, backends={TEACHER: backend}), VerifyStage(recipe), ExportStage(recipe)]
     order = [s.name for s in stages]
     return [run_stage(s, run_dir, invalidates=tuple(order[order.index(s.name) + 1:]), **kw) for s in stages]
 
@@ -41,7 +43,7 @@ def test_full_funnel_accounting(recipe, tmp_path):
     reports = _pipeline(recipe, backend, tmp_path)
     ingest, generate, verify, export = reports
     assert (ingest.rows_in, ingest.rows_out, ingest.parts_done) == (5, 5, 3)
-    assert generate.rows_out == 2 * 5 and backend.calls == [2, 2, 1]  # one engine call per part
+    assert generate.rows_out == 2 * 5 and backend.calls == [5]  # one engine queue for all pending parts
     assert verify.rows_out == verify.rows_in == 10
     # sample 0 is right for the 4 normal problems; p4 truncates; samples 1 are wrong
     assert (export.rows_out, export.rows_rejected) == (4, 6)
@@ -84,8 +86,8 @@ def test_shards_split_parts_without_overlap(recipe, tmp_path):
 def test_force_redoes_done_parts(recipe, tmp_path):
     _pipeline(recipe, FakeTeacherBackend(GOLD), tmp_path)
     backend = FakeTeacherBackend(GOLD)
-    run_stage(GenerateStage(recipe, backend=backend), tmp_path, force=True)
-    assert backend.calls == [2, 2, 1]
+    run_stage(GenerateStage(recipe, backends={TEACHER: backend}), tmp_path, force=True)
+    assert backend.calls == [5]
 
 
 def test_prompt_over_budget_is_a_rejected_row_not_a_crash(tmp_path):
@@ -95,7 +97,7 @@ def test_prompt_over_budget_is_a_rejected_row_not_a_crash(tmp_path):
     recipe = parse_recipe(base_recipe(path, sampling={"max_tokens": 60}))
     run_stage(IngestStage(recipe), tmp_path)
     # FakeTeacherBackend counts words: ~24 for the short prompt, ~220 for the long one.
-    report = run_stage(GenerateStage(recipe, backend=FakeTeacherBackend(GOLD, max_model_len=200)), tmp_path)
+    report = run_stage(GenerateStage(recipe, backends={TEACHER: FakeTeacherBackend(GOLD, max_model_len=200)}), tmp_path)
     assert (report.rows_in, report.rows_out, report.rows_rejected) == (2, 2, 1)
     assert report.drop_reasons == {"prompt_too_long": 1}
     rejected = StageStore(tmp_path, "generate").read_rejected(0).to_pylist()
@@ -107,4 +109,4 @@ def test_max_tokens_must_fit_the_context(problems, tmp_path):
     recipe = parse_recipe(base_recipe(problems, sampling={"max_tokens": 4096}))
     run_stage(IngestStage(recipe), tmp_path)
     with pytest.raises(UserError, match="generate.sampling.max_tokens"):
-        run_stage(GenerateStage(recipe, backend=FakeTeacherBackend(GOLD, max_model_len=2048)), tmp_path)
+        run_stage(GenerateStage(recipe, backends={TEACHER: FakeTeacherBackend(GOLD, max_model_len=2048)}), tmp_path)

@@ -11,15 +11,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.backends.base import Request, RequestResult, Sample, TeacherBackend
+from pipeline.backends.base import Request, RequestResult, Sample, TeacherBackend, collect
 from pipeline.backends.embedded import PREFIX, embedded_spec, materialize
 from pipeline.errors import UserError
 
-__all__ = ["Request", "RequestResult", "Sample", "TeacherBackend", "load_backend", "validate_teacher"]
+__all__ = ["Request", "RequestResult", "Sample", "TeacherBackend", "collect", "load_backend", "release_backend",
+           "validate_teacher"]
 
 
 def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists()
+
+
+def check_engine_args(engine_args: dict[str, Any]) -> None:
+    """Unknown vLLM engine arguments are a recipe error (needs vLLM importable)."""
+    from pipeline.backends.vllm_offline import check_engine_args as check
+
+    check(engine_args)
 
 
 def validate_teacher(teacher: str) -> None:
@@ -51,3 +59,11 @@ def load_backend(teacher: str, engine_args: dict[str, Any], seed: int) -> Teache
             model = str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher
             _LOADED[key] = VLLMOfflineBackend(model, engine_args, seed=seed)
     return _LOADED[key]
+
+
+def release_backend(backend: TeacherBackend) -> None:
+    """Free a backend's engine so the next teacher fits in memory."""
+    for key, loaded in list(_LOADED.items()):
+        if loaded is backend:
+            del _LOADED[key]
+    backend.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 Conversation = list[dict[str, str]]
 
@@ -29,12 +29,34 @@ class Request:
     n: int
     seed: int
     sampling: dict[str, Any] = field(default_factory=dict)  # overrides of the model defaults
+    prefill: str | None = None  # the assistant turn starts with this text (e.g. "<think>\n")
 
 
 class TeacherBackend(Protocol):
+    model_id: str  # what was loaded (Hub id, folder, or server model name)
+    revision: str  # weights fingerprint (see backends/provenance.py)
+    engine_version: str  # e.g. "vllm 0.32.0"
+
     @property
     def max_model_len(self) -> int: ...
 
-    def count_prompt_tokens(self, conversations: list[Conversation]) -> list[int]: ...
+    def count_prompt_tokens(self, conversations: list[Conversation], prefill: str | None = None) -> list[int]: ...
+
+    def close(self) -> None:
+        """Free the engine's memory (before the next teacher loads)."""
+        ...
+
+    def stream(self, requests: list[Request]) -> Iterator[tuple[int, RequestResult]]:
+        """All requests go to the engine at once; yields (request index, result) as each finishes."""
+        ...
 
     def chat(self, requests: list[Request]) -> list[RequestResult]: ...
+
+
+def collect(backend: TeacherBackend, requests: list[Request]) -> list[RequestResult]:
+    """``stream`` gathered back into request order."""
+    results: list[RequestResult | None] = [None] * len(requests)
+    for index, result in backend.stream(requests):
+        results[index] = result
+    assert all(r is not None for r in results), "backend lost a request"
+    return results  # type: ignore[return-value]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.backends.provenance import SOURCE_FILE, file_sha256
 from pipeline.errors import UserError
 
 PREFIX = "embedded:"
@@ -71,6 +73,8 @@ def _convert(gguf: Path, out_dir: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
+    source = {"gguf": gguf.name, "fingerprint": "gguf-sha256:" + file_sha256(gguf)[:16]}
+    (out_dir / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n")
 
 
 def materialize(teacher: str) -> Path:

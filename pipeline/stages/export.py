@@ -11,7 +11,7 @@ from collections import Counter
 
 from pipeline.recipe import Recipe
 from pipeline.rows import EXPORT_COLUMNS
-from pipeline.stage import Row, Stage, reject
+from pipeline.stage import PartContext, Row, Stage, reject
 
 
 def assistant_message(reasoning: str, answer: str) -> str:
@@ -37,7 +37,7 @@ class ExportStage(Stage):
     def output_columns(self, input_columns: list[str]) -> list[str]:
         return list(EXPORT_COLUMNS)
 
-    def process(self, rows: list[Row], stats: Counter) -> tuple[list[Row], list[Row]]:
+    def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
         kept, rejected = [], []
         for row in rows:
             if self.cfg.include == "verified" and not row["verdict"]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from pipeline.recipe import Recipe, SourceConfig
 from pipeline.rows import STAGE_COLUMNS
 from pipeline.sources import read_source
-from pipeline.stage import Row, Stage, reject
+from pipeline.stage import PartContext, Row, Stage, reject
 from pipeline.store import StageStore
 from verifiers.choice import LETTERS
 
@@ -99,11 +99,14 @@ class IngestStage(Stage):
         plan = StageStore(run_dir, self.name).read_plan()
         return plan["num_parts"] if plan else None
 
+    def input_columns(self, run_dir: Path, index: int) -> list[str]:
+        return []
+
     def read_input(self, run_dir: Path, index: int) -> tuple[list[Row], list[str]]:
         size = self.cfg.rows_per_part
         return [dict(rec, _source_no=no) for no, rec in self._load()[index * size:(index + 1) * size]], []
 
-    def process(self, rows: list[Row], stats: Counter) -> tuple[list[Row], list[Row]]:
+    def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
         kept, rejected = [], []
         for raw in rows:
             row, reason = self._to_row(raw)

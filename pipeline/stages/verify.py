@@ -16,7 +16,7 @@ from collections import Counter
 from pipeline.judge import Judge
 from pipeline.recipe import Recipe
 from pipeline.rows import STAGE_COLUMNS
-from pipeline.stage import Row, Stage, reject
+from pipeline.stage import PartContext, Row, Stage, reject
 from verifiers import choice, math
 from verifiers.batch import check_all
 
@@ -53,7 +53,7 @@ class VerifyStage(Stage):
         if self.judge is not None:
             self.judge.setup()
 
-    def process(self, rows: list[Row], stats: Counter) -> tuple[list[Row], list[Row]]:
+    def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
         out, rejected = [], []
         invalid = self._validate_tests(rows, stats) if self.cfg.validate_tests else {}
         for row in rows:
