@@ -49,7 +49,7 @@ def main() -> None:
     run_stage(IngestStage(recipe), run_dir)
 
     teacher = recipe.generate.teachers[0]
-    backend = load_backend(teacher.model, teacher.engine, recipe.seed)
+    backend = load_backend(teacher, recipe.seed)
     stage = GenerateStage(recipe, backends={teacher.name: backend})
     # The raw side: exactly the prompts and SamplingParams distill builds, straight into llm.chat.
     problems = [json.loads(line) for line in source.open()][: args.problems]

@@ -130,6 +130,26 @@ def status_command(
         print_summary(status, None)
 
 
+@app.command("serve-embedded")
+def serve_embedded_command(
+    teacher: Annotated[str, typer.Option("--teacher", help="Embedded teacher to serve.")] = "embedded:smollm2-135m",
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback keeps it private.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8011,
+    max_model_len: Annotated[Optional[int], typer.Option("--max-model-len", help="Context length.")] = None,
+) -> None:
+    """Serve an embedded teacher with vLLM's OpenAI-compatible server (for backend: openai).
+
+    The model is served under its teacher name, so a recipe teacher entry reads
+    {model: embedded:smollm2-135m, backend: openai, base_url: http://127.0.0.1:8011/v1}.
+    """
+    from pipeline.serve import exec_server
+
+    try:
+        exec_server(teacher, host, port, max_model_len)
+    except UserError as exc:
+        _fail(exc)
+
+
 check_app = typer.Typer(help="Check one model output and print the verdict as JSON (no recipe, no run dir).",
                         no_args_is_help=True)
 app.add_typer(check_app, name="check")

@@ -35,7 +35,7 @@ class Judge:
 
     def setup(self) -> None:
         if self.backend is None:
-            self.backend = load_backend(self.cfg.teacher, self.cfg.engine, self.seed)
+            self.backend = load_backend(self.cfg.teacher, self.seed)
 
     def ask(self, rows: list[Row]) -> list[tuple[bool | None, str]]:
         """One (judgement, reply) per row, all rows in one engine call."""

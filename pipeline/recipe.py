@@ -59,9 +59,17 @@ class SamplingConfig(_Strict):
 class TeacherConfig(_Strict):
     """One teacher. Unset fields take the values of the ``generate`` section."""
 
-    model: str  # 'embedded:<name>', a Hub id or a local folder
+    model: str  # 'embedded:<name>', a Hub id or a local folder; for servers, the served name
     label: str | None = None  # the ``teacher`` column value; defaults to ``model``
-    engine: dict[str, Any] = Field(default_factory=dict)  # merged over generate.engine
+    # vllm: the offline engine in this process. openai: an OpenAI-compatible server.
+    backend: Literal["vllm", "openai"] = "vllm"
+    engine: dict[str, Any] = Field(default_factory=dict)  # vllm: merged over generate.engine
+    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8011/v1
+    api_key_env: str | None = None  # openai: NAME of the env var holding the key (never the key)
+    max_concurrency: int = Field(default=64, ge=1)
+    request_timeout_s: float = Field(default=600.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    max_model_len: int | None = Field(default=None, ge=1)  # openai: if the server does not say
     reasoning_format: Literal["think", "plain"] | None = None
     # Text the assistant turn starts with, e.g. "<think>\n" for models whose chat template
     # does not open the think block itself.
@@ -70,6 +78,12 @@ class TeacherConfig(_Strict):
     @property
     def name(self) -> str:
         return self.label or self.model
+
+    @model_validator(mode="after")
+    def _server_needs_url(self) -> "TeacherConfig":
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend 'openai' needs base_url")
+        return self
 
 
 class GenerateConfig(_Strict):
@@ -105,10 +119,16 @@ class GenerateConfig(_Strict):
 class JudgeConfig(_Strict):
     """An LLM asked whether a final answer matches the reference: a second opinion."""
 
-    teacher: str
+    teacher: str | TeacherConfig  # a model name, or a full teacher entry (e.g. a server)
     prompt_template: str = "judge_equivalence"
     sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_tokens=256))
     engine: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _teacher_entry(self) -> "JudgeConfig":
+        if isinstance(self.teacher, str):
+            self.teacher = TeacherConfig(model=self.teacher, engine=self.engine)
+        return self
 
 
 class VerifyConfig(_Strict):
@@ -206,7 +226,7 @@ def load_recipe(path: str | Path) -> Recipe:
             src.path = str(resolved)
     from pipeline.backends import validate_teacher  # late: backends import vllm lazily anyway
 
-    teachers = {f"generate.teachers[{i}].model": t.model for i, t in enumerate(recipe.generate.teachers)}
+    teachers = {f"generate.teachers[{i}].model": t for i, t in enumerate(recipe.generate.teachers)}
     if recipe.verify.judge is not None:
         teachers["verify.judge.teacher"] = recipe.verify.judge.teacher
     for field, teacher in teachers.items():

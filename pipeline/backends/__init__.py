@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.backends.base import Request, RequestResult, Sample, TeacherBackend, collect
 from pipeline.backends.embedded import PREFIX, embedded_spec, materialize
 from pipeline.errors import UserError
+
+if TYPE_CHECKING:
+    from pipeline.recipe import TeacherConfig
 
 __all__ = ["Request", "RequestResult", "Sample", "TeacherBackend", "collect", "load_backend", "release_backend",
            "validate_teacher"]
@@ -30,8 +33,11 @@ def check_engine_args(engine_args: dict[str, Any]) -> None:
     check(engine_args)
 
 
-def validate_teacher(teacher: str) -> None:
+def validate_teacher(config: "TeacherConfig") -> None:
     """Fail early, before any engine starts, on a teacher name that cannot work."""
+    if config.backend == "openai":
+        return  # the server is asked when the backend starts
+    teacher = config.model
     if teacher.startswith(PREFIX):
         embedded_spec(teacher)
     elif not teacher.strip():
@@ -45,19 +51,28 @@ def validate_teacher(teacher: str) -> None:
 _LOADED: dict[str, TeacherBackend] = {}
 
 
-def load_backend(teacher: str, engine_args: dict[str, Any], seed: int) -> TeacherBackend:
+def load_backend(config: "TeacherConfig", seed: int) -> TeacherBackend:
     """Build (or reuse) the backend for a teacher; recipe engine args win over embedded defaults."""
+    validate_teacher(config)
+    teacher, engine_args = config.model, config.engine
+    # What decides the engine (not label, prefill or reasoning format, which are per request).
+    key = json.dumps([config.backend, config.model, config.engine, config.base_url, seed], sort_keys=True, default=str)
+    if key in _LOADED:
+        return _LOADED[key]
+    if config.backend == "openai":
+        from pipeline.backends.openai_server import OpenAIServerBackend
+
+        _LOADED[key] = OpenAIServerBackend(config.base_url, config.model, config.api_key_env, config.max_concurrency,
+                                           config.request_timeout_s, config.max_retries, config.max_model_len)
+        return _LOADED[key]
     from pipeline.backends.vllm_offline import VLLMOfflineBackend
 
-    validate_teacher(teacher)
-    key = json.dumps([teacher, engine_args, seed], sort_keys=True, default=str)
-    if key not in _LOADED:
-        if teacher.startswith(PREFIX):
-            args = {**embedded_spec(teacher).engine_defaults, **engine_args}
-            _LOADED[key] = VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed)
-        else:
-            model = str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher
-            _LOADED[key] = VLLMOfflineBackend(model, engine_args, seed=seed)
+    if teacher.startswith(PREFIX):
+        args = {**embedded_spec(teacher).engine_defaults, **engine_args}
+        _LOADED[key] = VLLMOfflineBackend(str(materialize(teacher)), args, seed=seed)
+    else:
+        model = str(Path(teacher).expanduser()) if _looks_like_path(teacher) else teacher
+        _LOADED[key] = VLLMOfflineBackend(model, engine_args, seed=seed)
     return _LOADED[key]
 
 

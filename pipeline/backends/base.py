@@ -19,6 +19,7 @@ class Sample:
 class RequestResult:
     n_prompt_tokens: int
     samples: list[Sample]
+    error: str | None = None  # the server refused this request for good (e.g. HTTP 400)
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,15 @@ def collect(backend: TeacherBackend, requests: list[Request]) -> list[RequestRes
         results[index] = result
     assert all(r is not None for r in results), "backend lost a request"
     return results  # type: ignore[return-value]
+
+
+def with_prefill(conversation: Conversation, prefill: str | None) -> Conversation:
+    """The conversation with an assistant turn opened by ``prefill`` (if any)."""
+    return conversation if prefill is None else [*conversation, {"role": "assistant", "content": prefill}]
+
+
+def chat_flags(prefill: str | None) -> dict[str, bool]:
+    """Chat-template flags: continue a prefilled assistant turn instead of opening a new one."""
+    if prefill is None:
+        return {"add_generation_prompt": True}
+    return {"add_generation_prompt": False, "continue_final_message": True}

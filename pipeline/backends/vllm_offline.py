@@ -9,7 +9,7 @@ import os
 from importlib.metadata import PackageNotFoundError, version as _dist_version
 from typing import Any, Iterator
 
-from pipeline.backends.base import Conversation, Request, RequestResult, Sample, collect
+from pipeline.backends.base import Conversation, Request, RequestResult, Sample, chat_flags, collect, with_prefill
 from pipeline.backends.provenance import fingerprint
 from pipeline.errors import UserError
 
@@ -61,8 +61,8 @@ class VLLMOfflineBackend:
     def count_prompt_tokens(self, conversations: list[Conversation], prefill: str | None = None) -> list[int]:
         # Render to text, then encode the way vLLM does for chat prompts (the template already
         # holds any BOS), so the budget check counts exactly what the engine will see.
-        texts = [self._tokenizer.apply_chat_template(_with_prefill(c, prefill), tokenize=False,
-                                                     **_chat_flags(prefill)) for c in conversations]
+        texts = [self._tokenizer.apply_chat_template(with_prefill(c, prefill), tokenize=False,
+                                                     **chat_flags(prefill)) for c in conversations]
         return [len(self._tokenizer.encode(t, add_special_tokens=False)) for t in texts]
 
     def close(self) -> None:
@@ -96,9 +96,9 @@ class VLLMOfflineBackend:
         prefill = requests[0].prefill
         if any(r.prefill != prefill for r in requests):
             raise ValueError("one stream() call takes one prefill (one teacher)")
-        ids = self.llm.enqueue_chat([_with_prefill(r.conversation, prefill) for r in requests],
+        ids = self.llm.enqueue_chat([with_prefill(r.conversation, prefill) for r in requests],
                                     sampling_params=[self.sampling_params(r) for r in requests], use_tqdm=False,
-                                    **_chat_flags(prefill))
+                                    **chat_flags(prefill))
         # enqueue returns internal ids ("7-9f2c..."); outputs carry the external part ("7").
         index_of = {str(request_id).split("-", 1)[0]: i for i, request_id in enumerate(ids)}
         pending = set(index_of)
@@ -116,17 +116,6 @@ class VLLMOfflineBackend:
 
     def chat(self, requests: list[Request]) -> list[RequestResult]:
         return collect(self, requests)
-
-
-def _with_prefill(conversation: Conversation, prefill: str | None) -> Conversation:
-    return conversation if prefill is None else [*conversation, {"role": "assistant", "content": prefill}]
-
-
-def _chat_flags(prefill: str | None) -> dict[str, bool]:
-    """Continue a prefilled assistant turn instead of opening a new one."""
-    if prefill is None:
-        return {"add_generation_prompt": True}
-    return {"add_generation_prompt": False, "continue_final_message": True}
 
 
 def check_engine_args(engine_args: dict[str, Any]) -> None:

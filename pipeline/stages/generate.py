@@ -41,12 +41,12 @@ class GenerateStage(Stage):
         self.sampling = {k: v for k, v in self.cfg.sampling.model_dump().items() if v is not None}
         self.backends = dict(backends or {})  # teacher name -> backend (tests inject fakes here)
         for teacher in self.cfg.teachers:
-            if teacher.name not in self.backends and not teacher.model.startswith("openai:"):
+            if teacher.name not in self.backends and teacher.backend == "vllm":
                 check_engine_args(teacher.engine)
 
     def _backend(self, teacher: TeacherConfig) -> TeacherBackend:
         if teacher.name not in self.backends:
-            self.backends[teacher.name] = load_backend(teacher.model, teacher.engine, self.recipe.seed)
+            self.backends[teacher.name] = load_backend(teacher, self.recipe.seed)
         backend = self.backends[teacher.name]
         if self.cfg.sampling.max_tokens >= backend.max_model_len:
             raise UserError(f"generate.sampling.max_tokens ({self.cfg.sampling.max_tokens}) must be below "
@@ -93,7 +93,10 @@ class GenerateStage(Stage):
         since_flush = 0
         for index, result in backend.stream(requests):
             part, base, _ = accepted[index]
-            buffers[part.index].extend(self._sample_rows(base, result, teacher))
+            if result.error:
+                buffers[part.index].append(reject(base, "request_failed", result.error))
+            else:
+                buffers[part.index].extend(self._sample_rows(base, result, teacher))
             since_flush += 1
             if since_flush >= self.cfg.checkpoint_every:
                 self._flush(buffers, parts)
