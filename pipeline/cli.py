@@ -19,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help text: paragraphs rewrapped, brackets shown as written
 )
 err_console = Console(stderr=True)
 
@@ -41,7 +42,7 @@ def _fail(exc: UserError) -> None:
 
 
 def _run(stages: list[str], recipe_path: Path, run_dir: Optional[Path], shard: int, num_shards: int,
-         force: bool, quiet: bool, validate_tests: bool = False) -> None:
+         force: bool, quiet: bool, validate_tests: bool = False, dp: int = 1) -> None:
     from pipeline.recipe import load_recipe
     from pipeline.run import default_run_dir, run_stages
     from pipeline.status import run_status
@@ -53,8 +54,15 @@ def _run(stages: list[str], recipe_path: Path, run_dir: Optional[Path], shard: i
         if validate_tests:
             recipe.verify.validate_tests = True
         run_dir = run_dir or default_run_dir(recipe)
-        run_stages(recipe, run_dir, stages, shard=shard, num_shards=num_shards, force=force,
-                   on_part_done=None if quiet else print_progress_line)
+        progress = None if quiet else print_progress_line
+        if dp > 1 and "generate" in stages:
+            from pipeline.data_parallel import run_workers, worker_commands
+
+            before = stages[:stages.index("generate")]
+            run_stages(recipe, run_dir, before, shard=shard, num_shards=num_shards, force=force, on_part_done=progress)
+            run_workers(worker_commands(recipe, recipe_path, run_dir, shard, num_shards, dp, force))
+            stages = stages[stages.index("generate") + 1:]
+        run_stages(recipe, run_dir, stages, shard=shard, num_shards=num_shards, force=force, on_part_done=progress)
     except UserError as exc:
         _fail(exc)
     status = run_status(run_dir)
@@ -76,9 +84,21 @@ def _stage_command(name: str, doc: str) -> None:
 _stage_command("ingest", "Read problems (local JSONL/JSON/Parquet or Hub datasets) into the row schema.\n\n"
                "Rows without a problem or reference answer, and unreadable lines, go to ingest/rejected/ "
                "with a reason naming the file and line.")
-_stage_command("generate", "Sample n long-CoT traces per problem from the recipe's teacher with vLLM.\n\n"
-               "One engine per process, one engine call per part; prompts over the context budget become "
-               "rejected rows (prompt_too_long).")
+DpOpt = Annotated[int, typer.Option("--dp", min=1, help="Data parallel: N generate worker processes on this "
+                                     "node, each with its own GPU set (CUDA_VISIBLE_DEVICES).")]
+
+
+@app.command("generate")
+def generate_command(recipe: RecipeArg, run_dir: RunDirOpt = None, shard: ShardOpt = 0, num_shards: NumShardsOpt = 1,
+                     force: ForceOpt = False, quiet: QuietOpt = False, dp: DpOpt = 1) -> None:
+    """Sample n long-CoT traces per problem from each teacher (vLLM engine or an OpenAI-compatible server).
+
+    Teacher by teacher, all pending prompts of this worker go to the engine at once; finished
+    requests are checkpointed every generate.checkpoint_every, so a killed run resumes with
+    only the missing requests. Prompts over the context budget become rejected rows.
+    """
+    _run(["generate"], recipe, run_dir, shard, num_shards, force, quiet, dp=dp)
+
 
 
 @app.command("verify")
@@ -101,7 +121,7 @@ _stage_command("export", "Write the SFT dataset: Parquet parts with a chat `mess
 
 @app.command("run")
 def run_command(recipe: RecipeArg, run_dir: RunDirOpt = None, shard: ShardOpt = 0, num_shards: NumShardsOpt = 1,
-                force: ForceOpt = False, quiet: QuietOpt = False) -> None:
+                force: ForceOpt = False, quiet: QuietOpt = False, dp: DpOpt = 1) -> None:
     """Run every stage of a recipe in order (ingest, generate, verify, export), resuming finished parts.
 
     Rerunning does no work for parts already marked done; delete a part's .done marker (or pass
@@ -109,7 +129,7 @@ def run_command(recipe: RecipeArg, run_dir: RunDirOpt = None, shard: ShardOpt = 
     """
     from pipeline.stages import STAGE_ORDER
 
-    _run(list(STAGE_ORDER), recipe, run_dir, shard, num_shards, force, quiet)
+    _run(list(STAGE_ORDER), recipe, run_dir, shard, num_shards, force, quiet, dp=dp)
 
 
 @app.command("status")
@@ -151,7 +171,7 @@ def serve_embedded_command(
 
 
 check_app = typer.Typer(help="Check one model output and print the verdict as JSON (no recipe, no run dir).",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(check_app, name="check")
 
 CompletionOpt = Annotated[Optional[str], typer.Option("--completion", help="The full model output (else --completion-file or stdin).")]
@@ -216,3 +236,7 @@ def check_code(problem: Annotated[Path, typer.Option("--problem", help="JSON fil
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pipeline.errors import UserError
 
 SAMPLE_FIELDS = ("problem", "reference_answer", "problem_id")
+# R1-class traces on competition math run a median of several thousand tokens; 8k is the
+# least that does not cut most of them (DeepSeek-R1 evaluates at 32k).
+LONG_COT_MIN_MAX_TOKENS = 8192
 
 
 class _Strict(BaseModel):
@@ -99,6 +102,9 @@ class GenerateConfig(_Strict):
     engine: dict[str, Any] = Field(default_factory=dict)
     # Finished requests are saved every this many, so a crash loses at most that much work.
     checkpoint_every: int = Field(default=256, ge=1)
+    # Long-CoT teachers ('think' format) need room: below LONG_COT_MIN_MAX_TOKENS most traces
+    # of R1/QwQ-class models end truncated, which wastes the run. Set true to run anyway.
+    allow_short_max_tokens: bool = False
 
     @model_validator(mode="after")
     def _one_teacher_list(self) -> "GenerateConfig":
@@ -113,6 +119,11 @@ class GenerateConfig(_Strict):
         for t in self.teachers:
             t.engine = {**self.engine, **t.engine}
             t.reasoning_format = t.reasoning_format or self.reasoning_format
+        thinking = [t.name for t in self.teachers if t.reasoning_format == "think"]
+        if thinking and self.sampling.max_tokens < LONG_COT_MIN_MAX_TOKENS and not self.allow_short_max_tokens:
+            raise ValueError(
+                f"sampling.max_tokens {self.sampling.max_tokens} would truncate most long-CoT traces of "
+                f"{thinking} (use >= {LONG_COT_MIN_MAX_TOKENS}, or set allow_short_max_tokens: true)")
         return self
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.stages import STAGE_ORDER
 from pipeline.store import StageStore
+from pipeline.teachers_report import compare_teachers
 
 
 def run_status(run_dir: Path) -> dict:
@@ -39,5 +40,5 @@ def run_status(run_dir: Path) -> dict:
             "seconds": round(seconds, 3),
         }
     complete = total is not None and all(s["parts_done"] == total for s in stages.values())
-    return {"run_dir": str(run_dir), "complete": complete, "stages": stages,
+    return {"run_dir": str(run_dir), "complete": complete, "stages": stages, "teachers": compare_teachers(run_dir),
             "dataset": str(run_dir / "export") if stages["export"]["parts_done"] else None}

@@ -40,6 +40,8 @@ def print_summary(status: dict, stages: list[str] | None) -> None:
             f"over {traces} traces ({gen.get('finish_length', 0)} hit max_tokens); "
             f"generate took {status['stages']['generate']['seconds']:.0f}s", highlight=False,
         )
+    if status.get("teachers"):
+        console.print(_teacher_table(status["teachers"]))
     verdicts = {k.removeprefix("verdict_"): v for k, v in status["stages"]["verify"]["counters"].items()}
     if verdicts:
         console.print(f"verdicts: {_reasons(verdicts)}", highlight=False)
@@ -49,3 +51,17 @@ def print_summary(status: dict, stages: list[str] | None) -> None:
                       f"{export['counters'].get('n_output_tokens', 0):,} assistant tokens)", highlight=False)
     if not status["complete"]:
         console.print("[yellow]run not complete:[/] some parts are not done yet (see parts column)")
+
+
+def _teacher_table(teachers: dict) -> Table:
+    table = Table(title="teachers", title_justify="left")
+    for col in ("teacher", "traces", "pass rate", "tokens mean ± sd", "truncated"):
+        table.add_column(col, justify="left" if col == "teacher" else "right", no_wrap=col == "teacher")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    for name, s in teachers.items():
+        table.add_row(name, str(s["traces"]), pct(s["pass_rate"]),
+                      f"{s['mean_output_tokens']:.0f} ± {s['stdev_output_tokens']:.0f}", pct(s["truncation_rate"]))
+    return table

@@ -27,7 +27,8 @@ def base_recipe(problems_path: Path, **generate) -> dict:
         "seed": 0,
         "ingest": {"sources": [{"path": str(problems_path), "domain": "math"}], "rows_per_part": 2},
         "generate": {"teacher": "embedded:smollm2-135m", "n": 2, "prompt_template": "math_boxed",
-                     "sampling": {"temperature": 0.7, "max_tokens": 64}, **generate},
+                     "sampling": {"temperature": 0.7, "max_tokens": 64}, "allow_short_max_tokens": True,
+                     **generate},
         "verify": {"timeout_s": 10, "workers": 2},
     }
 

@@ -59,6 +59,12 @@ def test_several_teachers_one_engine_at_a_time(problems, tmp_path):
     prefilled = [r for r in rows if r["teacher"] == "small-prefilled" and r["problem_id"] == "p1"]
     assert prefilled[0]["reasoning"] == "reasoning 0" and prefilled[0]["think_closed"]
     assert json.loads(prefilled[0]["generation_params"])["prefill"] == "<think>\n"
+    from pipeline.teachers_report import compare_teachers
+
+    report = compare_teachers(tmp_path)
+    assert set(report) == {"small", "small-prefilled"}
+    assert report["small"]["traces"] == 10 and report["small"]["pass_rate"] is None  # not verified yet
+    assert report["small"]["mean_output_tokens"] == 26.4 and report["small"]["truncation_rate"] == 0.2
     # rows come in input order, then teacher order, then sample order
     assert [(r["problem_id"], r["teacher"], r["sample_idx"]) for r in rows[:4]] == [
         ("p1", "small", 0), ("p1", "small", 1), ("p1", "small-prefilled", 0), ("p1", "small-prefilled", 1)]

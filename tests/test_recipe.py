@@ -68,3 +68,20 @@ def test_not_yaml_and_not_found(tmp_path):
         load_recipe(bad)
     with pytest.raises(UserError, match="recipe file not found"):
         load_recipe(tmp_path / "missing.yaml")
+
+
+def test_short_max_tokens_for_a_thinking_teacher_needs_consent(tmp_path, problems):
+    recipe = base_recipe(problems, allow_short_max_tokens=False)
+    msg = _error(tmp_path, recipe)
+    assert "generate: sampling.max_tokens 64 would truncate most long-CoT traces" in msg
+    recipe["generate"]["reasoning_format"] = "plain"  # not a long-CoT teacher: no floor
+    load_recipe(write_recipe(tmp_path / "ok.yaml", recipe))
+
+
+def test_unknown_engine_argument_is_named_with_a_suggestion(tmp_path, problems):
+    from pipeline.recipe import parse_recipe
+    from pipeline.stages.generate import GenerateStage
+
+    recipe = parse_recipe(base_recipe(problems, engine={"max_modle_len": 1024}))
+    with pytest.raises(UserError, match=r"generate.engine.max_modle_len: not a vLLM engine argument \(did you mean: max_model_len"):
+        GenerateStage(recipe)

@@ -52,6 +52,7 @@ def test_full_funnel_accounting(recipe, tmp_path):
     for name, st in status["stages"].items():
         assert st["parts_done"] == st["parts_total"] == 3, name
     assert status["complete"]
+    assert status["teachers"]["embedded:smollm2-135m"]["pass_rate"] == 0.4  # from the verdicts
     rows = [r for i in range(3) for r in StageStore(tmp_path, "export").read_part(i).to_pylist()]
     assert {r["problem_id"] for r in rows} == {"p1", "p2", "p3", "p5"}
     assert rows[0]["messages"][1]["content"].startswith("<think>\nreasoning 0\n</think>\n\n")
