@@ -9,6 +9,9 @@ from verifiers.trace import split_plain, split_think
     ("<think>\nnever closes", "never closes", "", False),
     ("<think>a</think>b</think>c", "a", "b</think>c", True),
     ("no tags at all", "no tags at all", "", False),
+    ("<|begin_of_thought|>\nsteps\n<|end_of_thought|>\n<|begin_of_solution|>\nx=2\n<|end_of_solution|>",
+     "steps", "x=2", True),
+    ("<|begin_of_thought|>\ncut off", "cut off", "", False),
 ])
 def test_split_think(text, reasoning, answer, closed):
     split = split_think(text)

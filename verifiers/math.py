@@ -42,35 +42,18 @@ import sympy
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 from math_verify.grader import get_pct_val, is_assignment_relation, is_relation, take_first_relation
 
+from verifiers.math_extract import extract_answer, gold_text, normalize, top_level_split
 from verifiers.trace import split_think
 from verifiers.verdict import Verdict
 
 # math-verify warns on every call that its own timeouts are off; that is deliberate here.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
-MAX_TAIL_CHARS = 3000  # answer text handed to math-verify's regex extraction when nothing is boxed
-MAX_EXPR_CHARS = 1000  # a boxed expression longer than this is not parsed (real answers are short)
 EXACT_REL_TOL = 1e-12
 FLOAT_REL_TOL = 1e-3
 
 _BOXED_CONFIG = (LatexExtractionConfig(boxed_match_priority=0),)
 _TAIL_CONFIG = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
-_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# Between two boxes that together form one list answer: "$\boxed{2}$ and $\boxed{3}$".
-_LIST_GAP_RE = re.compile(r"\s*\$*\s*(?:,|;|and|or|\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad)?\s*\$*\s*")
-# Math that goes on after a box: "\boxed{2}\sqrt{3}", "\boxed{90}^\circ", "\boxed{2}(1+x)".
-_CONTINUES_RE = re.compile(r"\s*(?:[0-9^_(]|\\(?:sqrt|frac|dfrac|tfrac|pi|cdot|times|circ)(?![a-zA-Z]))")
-_CONTINUATION_RE = re.compile(r"(.*?)(?=\$|\\\]|\\\)|\n|\s[A-Za-z]{2}|[.,;](?:\s|$)|$)")
-_UPRIGHT_RE = re.compile(
-    r"\\(?:text|textrm|textbf|textnormal|mathrm|mathbf|mathit|mbox|operatorname)\s*"
-    r"\{\s*(-?\d[\d,]*(?:\.\d+)?|[A-Za-z])\s*\}")
-_PLAIN_PI_RE = re.compile(r"(?<![\\A-Za-z])pi(?![A-Za-z])")
-_PLAIN_SQRT_RE = re.compile(r"\\?sqrt\s*\(([^()]*)\)")
-_UNICODE = {"π": r"\pi ", "√": r"\sqrt", "∞": r"\infty ", "°": r"^\circ", "−": "-", "×": r"\times ",
-            "·": r"\cdot ", "≤": r"\le ", "≥": r"\ge "}
-_PLAIN_ANSWER_RE = re.compile(
-    r"(?i)answer\s*(?:is|:)?\s*[:=]?\s*\**\s*(?P<x>[^\n$\\]*?)\s*\**\s*\.?\s*(?:\n|$)")
-_PLAIN_MATH_RE = re.compile(r"pi|π|sqrt|√|∞")
 _RATIONAL_RE = re.compile(r"(-?)(?:(\d+(?:\.\d{1,6})?)|\\[dt]?frac\{(\d+)\}\{([1-9]\d*)\})")
 
 
@@ -95,70 +78,11 @@ def _fast_equal(gold: str, pred: str) -> bool | None:
     return None if (g[1] or p[1]) else False
 
 
-def _normalize(latex: str) -> str:
-    """Make model-written math parseable: unicode, plain-text pi/sqrt, upright numbers and e."""
-    for char, repl in _UNICODE.items():
-        latex = latex.replace(char, repl)
-    latex = _PLAIN_PI_RE.sub(r"\\pi ", latex)
-    latex = _PLAIN_SQRT_RE.sub(r"\\sqrt{\1}", latex)
-    # \mathrm{e} is Euler's number and \text{13} is 13; math-verify reads them as opaque symbols.
-    return _UPRIGHT_RE.sub(lambda m: m.group(1), latex)
-
-
-def _brace_end(text: str, start: int) -> int | None:
-    """Index of the '}' closing the group that opens just before ``start``; None if unbalanced."""
-    depth, i = 1, start
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2  # \{ and \} are literal braces, not groups
-            continue
-        depth += (char == "{") - (char == "}")
-        if depth == 0:
-            return i
-        i += 1
-    return None
-
-
-def _boxed(text: str) -> tuple[list[str], bool]:
-    """Contents of the final box (and of boxes listed right before it); (contents, balanced)."""
-    spans = []
-    for match in _BOX_RE.finditer(text):
-        end = _brace_end(text, match.end())
-        spans.append((match.start(), match.end(), end))
-    if not spans:
-        return [], True
-    start, open_end, close = spans[-1]
-    if close is None:
-        return [text[start:start + 200]], False
-    last = text[open_end:close]
-    rest = text[close + 1:]
-    if _CONTINUES_RE.match(rest):
-        last += _CONTINUATION_RE.match(rest).group(1).rstrip()
-    contents = [last]
-    for prev_start, prev_open, prev_close in reversed(spans[:-1]):
-        if prev_close is None or not _LIST_GAP_RE.fullmatch(text[prev_close + 1:start]):
-            break
-        contents.insert(0, text[prev_open:prev_close])
-        start = prev_start
-    return contents, True
-
-
 @lru_cache(maxsize=4096)
 def _parse_latex(latex: str) -> tuple:
     """math-verify's parse of one LaTeX expression: (sympy value, normalized string) or (string,)."""
-    return tuple(parse("\\boxed{" + _normalize(latex) + "}", extraction_config=_BOXED_CONFIG,
+    return tuple(parse("\\boxed{" + normalize(latex) + "}", extraction_config=_BOXED_CONFIG,
                        parsing_timeout=None))
-
-
-def _top_level_split(latex: str, sep: str) -> list[str]:
-    parts, depth, last = [], 0, 0
-    for i, char in enumerate(latex):
-        depth += (char in "{([") - (char in "})]")
-        if char == sep and depth == 0:
-            parts.append(latex[last:i].strip())
-            last = i + 1
-    return parts + [latex[last:].strip()]
 
 
 def _ratio(latex: str) -> list | None:
@@ -166,7 +90,7 @@ def _ratio(latex: str) -> list | None:
     latex = latex.replace("\\colon", ":")
     if ":" not in latex or "\\text" in latex:
         return None
-    parts = _top_level_split(latex, ":")
+    parts = top_level_split(latex, ":")
     values = [next((v for v in _parse_latex(p) if isinstance(v, sympy.Expr)), None) if p else None
               for p in parts]
     return values if len(values) > 1 and all(v is not None and not v.free_symbols for v in values) else None
@@ -237,12 +161,6 @@ def _equal(gold: tuple, pred: tuple) -> bool:
     return bool(verify(g, p, timeout_seconds=None)) and _close(g, p)
 
 
-def _gold_text(gold: str) -> str:
-    text = gold.strip().strip("$").strip()
-    contents, balanced = _boxed(text)
-    return ", ".join(contents) if contents and balanced else text
-
-
 @lru_cache(maxsize=1024)
 def _parse_gold(text: str) -> tuple:
     parsed = _parse_latex(text)
@@ -251,42 +169,26 @@ def _parse_gold(text: str) -> tuple:
     return parsed
 
 
-def _extract(answer: str) -> tuple[str | None, str]:
-    """(expression string, how it was found) from the answer part; parsing is left to the caller."""
-    contents, balanced = _boxed(answer)
-    if not balanced:
-        return contents[0], "unbalanced_box"
-    if contents:
-        text = ", ".join(contents)
-        return (text[:200], "too_long") if len(text) > MAX_EXPR_CHARS else (text, "boxed")
-    tail = answer[-MAX_TAIL_CHARS:]
-    tail = tail[tail.find("\n") + 1:] if len(answer) > MAX_TAIL_CHARS else tail  # start on a line
-    plain = list(_PLAIN_ANSWER_RE.finditer(tail))
-    if plain and _PLAIN_MATH_RE.search(plain[-1].group("x")):
-        return plain[-1].group("x"), "plain_text"
-    return tail, "text"
-
-
 def _judge(gold: str, answer: str) -> tuple[str, str | None, str]:
     """(reason, extracted, how) for one answer part."""
-    gold_text = _gold_text(gold)
-    extracted, how = _extract(answer)
+    reference = gold_text(gold)
+    extracted, how = extract_answer(answer)
     if how in ("unbalanced_box", "too_long") or not (extracted or "").strip():
         return "no_answer", extracted, how
     if how in ("boxed", "plain_text"):
-        fast = _fast_equal(gold_text, extracted)
+        fast = _fast_equal(reference, extracted)
         if fast is not None:
             return ("correct" if fast else "wrong_answer"), extracted, how
-    gold_parsed = _parse_gold(gold_text)
+    gold_parsed = _parse_gold(reference)
     if not any(not isinstance(v, str) for v in gold_parsed):  # the reference itself is not math
         return "bad_reference", None, how
     if how == "text":  # math-verify's own extraction over the tail of the answer
-        pred = tuple(parse(_normalize(extracted), extraction_config=_TAIL_CONFIG, parsing_timeout=None))
+        pred = tuple(parse(normalize(extracted), extraction_config=_TAIL_CONFIG, parsing_timeout=None))
         extracted = next((v for v in reversed(pred) if isinstance(v, str)), str(pred[0]) if pred else None)
         ok = None
     else:
         pred = _parse_latex(extracted)
-        ok = _compare_ratios(gold_text, extracted)
+        ok = _compare_ratios(reference, extracted)
     if not pred:
         return "no_answer", extracted, how
     if ok is None:
@@ -317,10 +219,6 @@ def check(gold: str, completion: str) -> Verdict:
     closed think block the verdict is ``truncated``, never a guess from the reasoning.
     """
     split = split_think(completion)
-    answer = split.answer
     if not split.think_closed:
-        head, sep, tail = completion.partition("<|end_of_thought|>")  # Sky-T1 / QwQ format
-        if not sep:
-            return Verdict(False, "truncated", {"time_ms": 0.0})
-        answer = tail.replace("<|begin_of_solution|>", "").replace("<|end_of_solution|>", "").strip()
-    return check_answer(gold, answer)
+        return Verdict(False, "truncated", {"time_ms": 0.0})
+    return check_answer(gold, split.answer)

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
+# Sky-T1 / early QwQ format: <|begin_of_thought|> ... <|end_of_thought|> then the solution,
+# wrapped in <|begin_of_solution|> ... <|end_of_solution|>.
+THOUGHT_OPEN, THOUGHT_CLOSE = "<|begin_of_thought|>", "<|end_of_thought|>"
+SOLUTION_TAGS = ("<|begin_of_solution|>", "<|end_of_solution|>")
 
 
 @dataclass(frozen=True)
@@ -20,16 +24,21 @@ def split_think(text: str) -> SplitTrace:
 
     The opening tag may be missing (prefilled in the prompt, as DeepSeek-R1's template does).
     With no closing tag the trace is truncated: all text is reasoning and the answer is ''.
+    Sky-T1's ``<|begin_of_thought|>``/``<|end_of_thought|>`` format is read the same way.
 
     >>> split_think("<think>\\n2+2=4\\n</think>\\n\\nThe answer is 4.")
     SplitTrace(reasoning='2+2=4', answer='The answer is 4.', think_closed=True)
     """
-    head, sep, tail = text.partition(THINK_CLOSE)
+    opening, closing = (THOUGHT_OPEN, THOUGHT_CLOSE) if THOUGHT_OPEN in text[:200] or (
+        THINK_CLOSE not in text and THOUGHT_CLOSE in text) else (THINK_OPEN, THINK_CLOSE)
+    head, sep, tail = text.partition(closing)
     reasoning = head.strip()
-    if reasoning.startswith(THINK_OPEN):
-        reasoning = reasoning[len(THINK_OPEN):].strip()
+    if reasoning.startswith(opening):
+        reasoning = reasoning[len(opening):].strip()
     if not sep:
         return SplitTrace(reasoning=reasoning, answer="", think_closed=False)
+    for tag in SOLUTION_TAGS:
+        tail = tail.replace(tag, "")
     return SplitTrace(reasoning=reasoning, answer=tail.strip(), think_closed=True)
 
 
