@@ -73,6 +73,9 @@ class TeacherConfig(_Strict):
     request_timeout_s: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
     max_model_len: int | None = Field(default=None, ge=1)  # openai: if the server does not say
+    # openai: send each request's seed. Off by default: vLLM's CPU build crashes its engine on
+    # per-request seeds, and hosted APIs treat seeds as best-effort anyway.
+    per_request_seed: bool = False
     reasoning_format: Literal["think", "plain"] | None = None
     # Text the assistant turn starts with, e.g. "<think>\n" for models whose chat template
     # does not open the think block itself.

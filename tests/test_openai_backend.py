@@ -162,3 +162,13 @@ def test_without_tokenize_endpoint_counts_are_zero(key_env):
         assert backend.max_model_len == 4096 and backend.revision == "server:/models/m"
     finally:
         server.close()
+
+
+def test_seed_is_sent_only_when_asked(key_env):
+    server = ScriptedOpenAIServer()
+    try:
+        _ask(_backend(server, key_env), ["q"], n=1)
+        _ask(_backend(server, key_env, per_request_seed=True), ["q"], n=1)
+        assert "seed" not in server.bodies[0] and server.bodies[1]["seed"] == 1
+    finally:
+        server.close()

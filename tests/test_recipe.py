@@ -85,3 +85,9 @@ def test_unknown_engine_argument_is_named_with_a_suggestion(tmp_path, problems):
     recipe = parse_recipe(base_recipe(problems, engine={"max_modle_len": 1024}))
     with pytest.raises(UserError, match=r"generate.engine.max_modle_len: not a vLLM engine argument \(did you mean: max_model_len"):
         GenerateStage(recipe)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_bundled_recipe_validates(path):
+    recipe = load_recipe(path)
+    assert recipe.generate.teachers

@@ -89,3 +89,43 @@ def test_policy_without_judge_is_a_recipe_error(tmp_path):
 ])
 def test_parse_judgement_uses_the_last_word(reply, expected):
     assert parse_judgement(reply) is expected
+
+
+SUM_SPEC = {
+    "tests": [{"input": "2 3\n", "output": "5\n"}, {"input": "1 1\n", "output": "2\n"},
+              {"input": "0 0\n", "output": "1\n"}],  # the last test is wrong: the reference fails it
+    "solutions": [{"language": "python", "code": "a, b = map(int, input().split())\nprint(a + b)\n"}],
+}
+BROKEN_SPEC = {"tests": [{"input": "1\n", "output": "7\n"}],
+               "solutions": [{"language": "python", "code": "print(int(input()))\n"}]}
+SUM_ANSWER = "Read both numbers and add them.\n\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+
+
+def _code_rows():
+    import json
+
+    return [
+        {**_row("sum-right", "code", SUM_ANSWER, None), "test_spec": json.dumps(SUM_SPEC)},
+        {**_row("sum-nocode", "code", "I would add them.", None), "test_spec": json.dumps(SUM_SPEC)},
+        {**_row("broken", "code", SUM_ANSWER, None), "test_spec": json.dumps(BROKEN_SPEC)},
+    ]
+
+
+def test_code_rows_run_their_tests_in_the_sandbox(tmp_path):
+    stage = VerifyStage(parse_recipe(base_recipe(tmp_path / "x.jsonl")))
+    kept, rejected = stage.process(_code_rows(), Counter())
+    reasons = {r["problem_id"]: (r["verdict"], r["verdict_reason"]) for r in kept}
+    assert reasons == {"sum-right": (False, "wrong_answer"),  # fails the broken third test
+                       "sum-nocode": (False, "no_code"), "broken": (False, "wrong_answer")}
+    assert rejected == []
+
+
+def test_validate_tests_drops_tests_and_problems_the_reference_fails(tmp_path):
+    recipe = parse_recipe({**base_recipe(tmp_path / "x.jsonl"), "verify": {"validate_tests": True}})
+    stats = Counter()
+    kept, rejected = VerifyStage(recipe).process(_code_rows(), stats)
+    reasons = {r["problem_id"]: (r["verdict"], r["verdict_reason"]) for r in kept}
+    assert reasons == {"sum-right": (True, "passed"), "sum-nocode": (False, "no_code")}
+    assert [r["problem_id"] for r in rejected] == ["broken"]
+    assert rejected[0]["drop_reason"].startswith("invalid_tests: reference solution fails 1 tests")
+    assert stats["tests_dropped"] == 2  # the wrong sum test, and the broken problem's only test

@@ -63,7 +63,8 @@ def load_backend(config: "TeacherConfig", seed: int) -> TeacherBackend:
         from pipeline.backends.openai_server import OpenAIServerBackend
 
         _LOADED[key] = OpenAIServerBackend(config.base_url, config.model, config.api_key_env, config.max_concurrency,
-                                           config.request_timeout_s, config.max_retries, config.max_model_len)
+                                           config.request_timeout_s, config.max_retries, config.max_model_len,
+                                           config.per_request_seed)
         return _LOADED[key]
     from pipeline.backends.vllm_offline import VLLMOfflineBackend
 

@@ -33,12 +33,14 @@ class ServerUnavailable(RuntimeError):
 
 class OpenAIServerBackend:
     def __init__(self, base_url: str, model: str, api_key_env: str | None = None, max_concurrency: int = 64,
-                 request_timeout_s: float = 600.0, max_retries: int = 5, max_model_len: int | None = None):
+                 request_timeout_s: float = 600.0, max_retries: int = 5, max_model_len: int | None = None,
+                 per_request_seed: bool = False):
         self.base_url = base_url.rstrip("/")
         self.model_id = model
         self.max_concurrency = max_concurrency
         self.request_timeout_s = request_timeout_s
         self.max_retries = max_retries
+        self.per_request_seed = per_request_seed
         self.engine_version = "openai-compatible server"
         headers = {}
         if api_key_env:
@@ -148,7 +150,9 @@ class OpenAIServerBackend:
 
     def _body(self, request: Request, n: int) -> dict[str, Any]:
         body = {"model": self.model_id, "messages": with_prefill(request.conversation, request.prefill), "n": n,
-                "seed": request.seed, **request.sampling}
+                **request.sampling}
+        if self.per_request_seed:
+            body["seed"] = request.seed
         if request.prefill:
             body.update(chat_flags(request.prefill))
         return body

@@ -11,6 +11,7 @@ only code problems whose tests fail their own reference solution are rejected
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 
 from pipeline.judge import Judge
@@ -19,6 +20,7 @@ from pipeline.rows import STAGE_COLUMNS
 from pipeline.stage import PartContext, Row, Stage, reject
 from verifiers import choice, math
 from verifiers.batch import check_all
+from verifiers.pool import run_with_timeout
 
 # Rule failures where a second opinion can change the outcome: an answer exists but the rule
 # did not accept it. A truncated trace or a code failure stays a failure.
@@ -110,33 +112,23 @@ class VerifyStage(Stage):
         return row["verdict_rule"]
 
     def _validate_tests(self, rows: list[Row], stats: Counter) -> dict[str, str]:
-        """Validate each code problem's tests once; rewrite row specs; return invalid problems."""
+        """Validate each code problem's tests once (reference solutions in the sandbox); rewrite
+        row specs to the tests the reference passes; return {problem_id: why invalid}."""
         specs = {r["problem_id"]: r["test_spec"] for r in rows if r["domain"] == "code"}
-        ids = list(specs)
-        results = [] if not ids else check_all_validation([(specs[i],) for i in ids], self.cfg.code_timeout_s,
-                                                          self.cfg.workers)
-        invalid, new_specs = {}, {}
-        for pid, (ok, new_spec, report) in zip(ids, results):
+        outcomes = run_with_timeout(_validate_code_tests, [(spec,) for spec in specs.values()],
+                                    timeout_s=self.cfg.code_timeout_s, workers=self.cfg.workers or os.cpu_count() or 1)
+        invalid, valid = {}, {}
+        for pid, outcome in zip(specs, outcomes):
+            if outcome.status != "ok":
+                invalid[pid] = f"test validation {outcome.status}: {outcome.value or ''}".strip()
+                continue
+            new_spec, report = outcome.value
             stats["tests_dropped"] += len(report.get("dropped", []))
-            if not ok or new_spec is None:
-                invalid[pid] = report.get("reason") or f"reference solution passes none of {report.get('total', '?')} tests"
+            if new_spec is None:
+                invalid[pid] = report.get("error") or f"reference solution fails {len(report['dropped'])} tests"
             else:
-                new_specs[pid] = new_spec
+                valid[pid] = new_spec
         for row in rows:
-            if row["problem_id"] in new_specs:
-                row["test_spec"] = new_specs[row["problem_id"]]
+            if row["problem_id"] in valid:
+                row["test_spec"] = valid[row["problem_id"]]
         return invalid
-
-
-def check_all_validation(items: list[tuple], timeout_s: float, workers: int | None) -> list[tuple]:
-    """Run test validation in the hard-timeout pool; a timeout invalidates the problem."""
-    from verifiers.pool import run_with_timeout
-
-    results = []
-    for outcome in run_with_timeout(_validate_code_tests, items, timeout_s=timeout_s, workers=workers or 1):
-        if outcome.status == "ok":
-            spec, report = outcome.value
-            results.append((True, spec, report))
-        else:
-            results.append((False, None, {"reason": f"validation {outcome.status}"}))
-    return results

@@ -1,0 +1,4 @@
+# expect: runtime_error
+# modes: bwrap rlimits
+import ctypes
+ctypes.string_at(0)

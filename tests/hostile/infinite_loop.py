@@ -1,0 +1,4 @@
+# expect: time_limit
+# modes: bwrap rlimits
+while True:
+    pass

@@ -1,0 +1,5 @@
+# expect: runtime_error
+# modes: bwrap
+import os
+os.setuid(0)
+print("root again")
