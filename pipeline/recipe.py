@@ -164,6 +164,28 @@ class VerifyConfig(_Strict):
         return self
 
 
+class DecontaminateConfig(_Strict):
+    """Drop problems found in benchmarks, right after ingest (before any GPU time is spent)."""
+
+    benchmarks: list[str] = Field(default_factory=lambda: ["all"])  # bundled names or DATASET[:CONFIG]:SPLIT:COLUMN
+    methods: list[Literal["exact", "ngram", "embedding"]] = Field(default_factory=lambda: ["exact", "ngram"])
+    ngram: Literal[8, 13, 32] = 13
+    embedding_threshold: float = Field(default=0.95, gt=0, le=1)
+
+
+class DedupConfig(_Strict):
+    """Drop duplicate traces and near-duplicate problems after verify (the best trace stays)."""
+
+    near: bool = True
+    threshold: float = Field(default=0.8, gt=0, le=1)
+    num_perm: int = Field(default=128, ge=16)
+    bands: int | None = Field(default=None, ge=1)
+    rows: int | None = Field(default=None, ge=1)
+    shingle: Literal["word", "char"] = "word"
+    shingle_size: int = Field(default=3, ge=1)
+    keep: Literal["first", "best_trace"] = "best_trace"
+
+
 class ExportConfig(_Strict):
     include: Literal["verified", "all"] = "verified"
 
@@ -174,6 +196,8 @@ class Recipe(_Strict):
     ingest: IngestConfig
     generate: GenerateConfig
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    decontaminate: DecontaminateConfig | None = None  # optional stages: on when their section is there
+    dedup: DedupConfig | None = None
     export: ExportConfig = Field(default_factory=ExportConfig)
 
 

@@ -48,6 +48,12 @@ _COLUMNS: list[Column] = [
     Column("verdict_rule", pa.bool_(), "Verdict of the rule-based checker (math-verify, letter match, tests)."),
     Column("verdict_judge", pa.bool_(), "Verdict of the LLM judge; null where the judge was not asked."),
     Column("judge_output", pa.string(), "The judge's reply (first 2,000 characters), for audit; null if not asked."),
+    # -- dedup / decontaminate (rejected rows: the evidence) ---------------------------------
+    Column("duplicate_of", pa.string(), "Dedup: the kept row this one duplicates ('problem_id' or 'problem_id#sample')."),
+    Column("contamination_benchmark", pa.string(), "Decontaminate: benchmark the problem was found in (e.g. math500)."),
+    Column("contamination_item", pa.string(), "Decontaminate: id of the benchmark item it matched."),
+    Column("contamination_method", pa.string(), "Decontaminate: method that fired: exact, ngram or embedding."),
+    Column("contamination_match", pa.string(), "Decontaminate: the matching text (n-gram, stripped form, or score)."),
     # -- export ------------------------------------------------------------------------------
     Column("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])),
            "Chat for SFT: user prompt, then assistant '<think>\\n{reasoning}\\n</think>\\n\\n{answer}'."),

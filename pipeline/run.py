@@ -11,7 +11,7 @@ import yaml
 from pipeline.errors import UserError
 from pipeline.recipe import Recipe, dump_recipe
 from pipeline.stage import StageReport, run_stage
-from pipeline.stages import STAGE_ORDER, build_stage
+from pipeline.stages import active_stages, build_stage
 from pipeline.store import write_bytes_atomic, write_json_atomic
 
 RECIPE_FILE = "recipe.yaml"
@@ -58,7 +58,8 @@ def run_stages(recipe: Recipe, run_dir: Path, stages: list[str], *, shard: int =
     pin_recipe(recipe, run_dir, force)
     reports = []
     for name, stage in zip(stages, built):
-        later = STAGE_ORDER[STAGE_ORDER.index(name) + 1:]
+        order = active_stages(recipe)
+        later = tuple(order[order.index(name) + 1:])
         reports.append(run_stage(stage, run_dir, shard=shard, num_shards=num_shards, force=force,
                                  invalidates=later, on_part_done=on_part_done))
     return reports

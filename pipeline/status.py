@@ -10,6 +10,19 @@ from pipeline.store import StageStore
 from pipeline.teachers_report import compare_teachers
 
 
+def _active(run_dir: Path) -> list[str] | None:
+    """Stages the run's pinned recipe turns on (None when the run dir has no recipe)."""
+    path = run_dir / "recipe.yaml"
+    if not path.is_file():
+        return None
+    import yaml
+
+    from pipeline.recipe import parse_recipe
+    from pipeline.stages import active_stages
+
+    return active_stages(parse_recipe(yaml.safe_load(path.read_text()), str(path)))
+
+
 def run_status(run_dir: Path) -> dict:
     """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters."""
     run_dir = Path(run_dir)
@@ -39,6 +52,8 @@ def run_status(run_dir: Path) -> dict:
             "counters": dict(sorted(counters.items())),
             "seconds": round(seconds, 3),
         }
-    complete = total is not None and all(s["parts_done"] == total for s in stages.values())
+    active = _active(run_dir) or [n for n, st in stages.items() if st["parts_done"]]
+    complete = total is not None and all(stages[n]["parts_done"] == total for n in active)
+    stages = {n: st for n, st in stages.items() if n in active or st["parts_done"]}
     return {"run_dir": str(run_dir), "complete": complete, "stages": stages, "teachers": compare_teachers(run_dir),
-            "dataset": str(run_dir / "export") if stages["export"]["parts_done"] else None}
+            "dataset": str(run_dir / "export") if stages.get("export", {}).get("parts_done") else None}

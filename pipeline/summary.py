@@ -32,20 +32,22 @@ def print_summary(status: dict, stages: list[str] | None) -> None:
         table.add_row(name, f"{st['parts_done']}/{total}", str(st["rows_in"]), str(st["rows_kept"]),
                       str(st["rows_rejected"]), _reasons(st["drop_reasons"]))
     console.print(table)
-    gen = status["stages"]["generate"]["counters"]
+    empty = {"counters": {}, "seconds": 0, "rows_kept": 0}
+    gen = status["stages"].get("generate", empty)["counters"]
     if gen:
         traces = gen.get("finish_stop", 0) + gen.get("finish_length", 0)
         console.print(
             f"tokens: {gen.get('n_prompt_tokens', 0):,} prompt, {gen.get('n_output_tokens', 0):,} generated "
             f"over {traces} traces ({gen.get('finish_length', 0)} hit max_tokens); "
-            f"generate took {status['stages']['generate']['seconds']:.0f}s", highlight=False,
+            f"generate took {status['stages'].get('generate', empty)['seconds']:.0f}s", highlight=False,
         )
     if status.get("teachers"):
         console.print(_teacher_table(status["teachers"]))
-    verdicts = {k.removeprefix("verdict_"): v for k, v in status["stages"]["verify"]["counters"].items()}
+    verdicts = {k.removeprefix("verdict_"): v
+                for k, v in status["stages"].get("verify", empty)["counters"].items() if k.startswith("verdict_")}
     if verdicts:
         console.print(f"verdicts: {_reasons(verdicts)}", highlight=False)
-    export = status["stages"]["export"]
+    export = status["stages"].get("export", empty)
     if status["dataset"]:
         console.print(f"dataset: [bold]{status['dataset']}[/] ({export['rows_kept']} rows, "
                       f"{export['counters'].get('n_output_tokens', 0):,} assistant tokens)", highlight=False)

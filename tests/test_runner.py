@@ -5,7 +5,7 @@ Real generation is covered by test_e2e_embedded.py; here only the orchestration 
 
 import pytest
 
-from conftest import base_recipe, write_jsonl
+from conftest import REPO, base_recipe, write_jsonl
 from fakes import FakeTeacherBackend
 
 TEACHER = "embedded:smollm2-135m"
@@ -111,3 +111,39 @@ def test_max_tokens_must_fit_the_context(problems, tmp_path):
     run_stage(IngestStage(recipe), tmp_path)
     with pytest.raises(UserError, match="generate.sampling.max_tokens"):
         run_stage(GenerateStage(recipe, backends={TEACHER: FakeTeacherBackend(GOLD, max_model_len=2048)}), tmp_path)
+
+
+def test_optional_decontaminate_and_dedup_stages(problems, tmp_path):
+    """decontaminate drops a planted MATH-500 problem before generation; dedup drops the
+    duplicated problem's traces after verify, keeping the verified ones."""
+    import json
+
+    from pipeline.stages import active_stages, build_stage
+
+    math500 = json.loads((REPO / "data/benchmarks/math500.jsonl").open().readline())
+    with problems.open("a") as f:
+        f.write(json.dumps({"id": "planted", "problem": math500["problem"], "answer": math500["answer"]}) + "\n")
+        f.write(json.dumps({"id": "p1-copy", "problem": "What is  $2+3$ ?", "answer": "5"}) + "\n")
+    recipe = parse_recipe({**base_recipe(problems), "decontaminate": {"benchmarks": ["math500"]},
+                           "dedup": {"keep": "best_trace"}})
+    assert active_stages(recipe) == ["ingest", "decontaminate", "generate", "verify", "dedup", "export"]
+    backend = FakeTeacherBackend(GOLD)
+    for name in active_stages(recipe):
+        stage = build_stage(name, recipe)
+        if name == "generate":
+            stage.backends[TEACHER] = backend
+        run_stage(stage, tmp_path)
+    status = run_status(tmp_path)
+    assert status["complete"]
+    decon = status["stages"]["decontaminate"]
+    assert decon["drop_reasons"] == {"contaminated": 1} and decon["counters"]["contaminated_by:math500"] == 1
+    all_rejected = [r for i in range(4) for r in StageStore(tmp_path, "decontaminate").read_rejected(i).to_pylist()]
+    assert [(r["problem_id"], r["contamination_benchmark"], r["contamination_item"]) for r in all_rejected] == [
+        ("planted", "math500", math500["id"])]
+    dups = [r for i in range(4) for r in StageStore(tmp_path, "dedup").read_rejected(i).to_pylist()]
+    # p1-copy normalises to p1's problem and the fake teacher wrote the same reasoning per
+    # sample, so each of its traces repeats one of p1's; p4's two samples are the same truncated
+    # text. The first of each pair stays.
+    assert sorted((r["problem_id"], r["sample_idx"], r["duplicate_of"]) for r in dups) == [
+        ("p1-copy", 0, f"p1#{TEACHER}#0"), ("p1-copy", 1, f"p1#{TEACHER}#1"), ("p4", 1, f"p4#{TEACHER}#0")]
+    assert {r["drop_reason"].split(":")[0] for r in dups} == {"duplicate_trace"}

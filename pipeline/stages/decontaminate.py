@@ -1,0 +1,48 @@
+"""decontaminate: drop problems found in benchmarks, right after ingest.
+
+Running before generate means no GPU time is spent on a problem that would be thrown away.
+Each rejected row keeps its evidence (benchmark, item id, method, matching text); the
+per-benchmark hit counts go into the part stats, which `distill status` sums into the report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pipeline.recipe import Recipe
+from pipeline.stage import PartContext, Row, Stage
+
+
+class DecontaminateStage(Stage):
+    name = "decontaminate"
+    input_stage = "ingest"
+    adds_columns: list[str] = []
+
+    def __init__(self, recipe: Recipe):
+        from pipeline.dedup import DecontamConfig
+
+        cfg = recipe.decontaminate
+        self.config = DecontamConfig(methods=tuple(cfg.methods), ngram=cfg.ngram,
+                                     embedding_threshold=cfg.embedding_threshold)
+        self.benchmarks = cfg.benchmarks
+        self.index = None
+
+    def setup(self) -> None:
+        from pipeline.dedup import BenchmarkIndex, load_benchmarks
+
+        self.items = load_benchmarks(self.benchmarks)
+        self.index = BenchmarkIndex(self.items, self.config)
+
+    def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
+        from pipeline.dedup.standalone import find_contamination
+
+        evidence, per_bench = find_contamination([r["problem"] for r in rows], self.items, self.config, self.index)
+        for bench, counts in per_bench.items():
+            if counts["hits"]:
+                stats[f"contaminated_by:{bench}"] += counts["hits"]
+            for method, n in counts["methods"].items():
+                if n:
+                    stats[f"matched:{bench}:{method}"] += n
+        kept = [r for i, r in enumerate(rows) if i not in evidence]
+        rejected = [{**r, **evidence[i]} for i, r in enumerate(rows) if i in evidence]
+        return kept, rejected
