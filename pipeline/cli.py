@@ -191,68 +191,9 @@ from pipeline import cli_clean  # noqa: E402  (kept apart: flags only, no logic)
 app.command("dedup")(_user_errors(cli_clean.dedup))
 app.command("decontaminate")(_user_errors(cli_clean.decontaminate))
 
-check_app = typer.Typer(help="Check one model output and print the verdict as JSON (no recipe, no run dir).",
-                        no_args_is_help=True, rich_markup_mode=None)
+from pipeline.cli_check import check_app  # noqa: E402
+
 app.add_typer(check_app, name="check")
-
-CompletionOpt = Annotated[Optional[str], typer.Option("--completion", help="The full model output (else --completion-file or stdin).")]
-CompletionFileOpt = Annotated[Optional[Path], typer.Option("--completion-file", help="File holding the model output; '-' for stdin.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Hard wall-clock limit in seconds.")]
-
-
-def _completion(text: Optional[str], path: Optional[Path]) -> str:
-    if text is not None:
-        return text
-    if path is None or str(path) == "-":
-        return sys.stdin.read()
-    if not path.is_file():
-        _fail(UserError(f"{path}: completion file not found"))
-    return path.read_text()
-
-
-def _print_verdict(fn, args: tuple, timeout: float) -> None:
-    from verifiers.batch import check_all
-
-    verdict = check_all(fn, [args], timeout_s=timeout, workers=1)[0]
-    sys.stdout.write(json.dumps({"ok": verdict.ok, "reason": verdict.reason, "detail": verdict.detail},
-                                default=str) + "\n")
-
-
-@check_app.command("math")
-def check_math(gold: Annotated[str, typer.Option("--gold", help="Reference answer (LaTeX or plain).")],
-               completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
-               timeout: TimeoutOpt = 10.0) -> None:
-    """Math: the final answer after </think> (last \\boxed{} first) against the reference, via math-verify."""
-    from verifiers.math import check
-
-    _print_verdict(check, (gold, _completion(completion, completion_file)), timeout)
-
-
-@check_app.command("choice")
-def check_choice(gold: Annotated[str, typer.Option("--gold", help="Reference letter, e.g. B.")],
-                 completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
-                 timeout: TimeoutOpt = 10.0) -> None:
-    """Multiple choice: the letter the model committed to after </think> against the reference letter."""
-    from verifiers.choice import check
-
-    _print_verdict(check, (gold, _completion(completion, completion_file)), timeout)
-
-
-@check_app.command("code")
-def check_code(problem: Annotated[Path, typer.Option("--problem", help="JSON file: stdin/stdout 'tests', or "
-                                                     "'entry_point'+'test', or MBPP 'test_list'.")],
-               completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
-               timeout: TimeoutOpt = 120.0) -> None:
-    """Code: run the last fenced code block of the answer against the problem's tests, in the sandbox."""
-    if not problem.is_file():
-        _fail(UserError(f"{problem}: problem file not found"))
-    try:
-        spec = json.loads(problem.read_text())
-    except json.JSONDecodeError as exc:
-        _fail(UserError(f"{problem}: not valid JSON: {exc}"))
-    from verifiers.code import check
-
-    _print_verdict(check, (spec, _completion(completion, completion_file)), timeout)
 
 
 def main() -> None:
