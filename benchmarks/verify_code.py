@@ -2,7 +2,8 @@
 
 Same programs, same run: HumanEval canonical solutions, an MBPP sample (reference code, one
 process per assert in the baseline), small stdin problems with their Python references. Both
-sides use one worker thread per core. Prints the raw numbers and ``verify_code_ratio=<x>``.
+sides use one worker thread per core, kind by kind (plain then sandbox, so load drifts hit both
+alike). Prints the raw numbers, a ratio per kind and ``verify_code_ratio=<x>`` over all.
 
     .venv/bin/python benchmarks/verify_code.py [--mbpp 300]
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from verifiers.code import check_code  # noqa: E402
 from verifiers.sandbox import resolve_mode  # noqa: E402
+from verifiers.sandbox_warm import warm_available  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 # Stdin problems whose Python references are fast: the benchmark measures overhead, not solutions.
@@ -36,19 +38,19 @@ def load(name: str) -> list[dict]:
     return [json.loads(line) for line in (SHARED / name).open()]
 
 
-def jobs(n_mbpp: int) -> list[tuple[dict, str, list[tuple[str, str, str | None]]]]:
-    """(problem, code, plain runs [(script, stdin, expected stdout or None)]) per submission."""
+def jobs(n_mbpp: int) -> list[tuple[str, dict, str, list[tuple[str, str, str | None]]]]:
+    """(kind, problem, code, plain runs [(script, stdin, expected stdout or None)]) per submission."""
     out = []
     for p in load("humaneval.jsonl"):
         code = p["prompt"] + p["canonical_solution"]
-        out.append((p, code, [(f"{code}\n{p['test']}\ncheck({p['entry_point']})\n", "", None)]))
+        out.append(("humaneval", p, code, [(f"{code}\n{p['test']}\ncheck({p['entry_point']})\n", "", None)]))
     for p in load("mbpp.jsonl")[:n_mbpp]:
         head = "\n".join([*(p.get("test_imports") or []), p["code"], p.get("test_setup_code") or ""])
-        out.append((p, p["code"], [(f"{head}\n{t}\n", "", None) for t in p["test_list"]]))
+        out.append(("mbpp", p, p["code"], [(f"{head}\n{t}\n", "", None) for t in p["test_list"]]))
     for p in load("stdio_problems.jsonl"):
         py = [s["code"] for s in p["solutions"] if s["language"].startswith("python")]
         if py and p["id"] in STDIO:
-            out.append((p, py[0], [(py[0], t["input"], t["output"]) for t in p["tests"]]))
+            out.append(("stdin", p, py[0], [(py[0], t["input"], t["output"]) for t in p["tests"]]))
     return out
 
 
@@ -70,23 +72,33 @@ def main() -> None:
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     work = jobs(args.mbpp)
-    n_tests = sum(len(runs) for _, _, runs in work)
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(cores) as pool:
-        t0 = time.monotonic()
-        plain_passed = sum(pool.map(lambda j: plain(j[2], Path(tmp)), work))
-        t_plain = time.monotonic() - t0
-    with ThreadPoolExecutor(cores) as pool:
-        t0 = time.monotonic()
-        verdicts = list(pool.map(lambda j: check_code(j[0], j[1]), work))
-        t_box = time.monotonic() - t0
-    box_passed = sum(v.detail.get("tests_passed", 0) for v in verdicts)
-    plain_rate, box_rate = n_tests / t_plain / cores, n_tests / t_box / cores
-    print(f"submissions={len(work)} tests={n_tests} cores={cores} isolation={resolve_mode()}")
-    print(f"plain_subprocess: {t_plain:.2f}s passed={plain_passed} tests_per_s_per_core={plain_rate:.1f}")
-    print(f"sandbox: {t_box:.2f}s passed={box_passed} submissions_passed={sum(v.ok for v in verdicts)} "
+    totals = {"tests": 0, "plain": 0.0, "box": 0.0, "plain_passed": 0, "box_passed": 0, "subs_passed": 0}
+    for kind in ("humaneval", "mbpp", "stdin"):
+        part = [j for j in work if j[0] == kind]
+        n = sum(len(j[3]) for j in part)
+        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(cores) as pool:
+            t0 = time.monotonic()
+            plain_passed = sum(pool.map(lambda j: plain(j[3], Path(tmp)), part))
+            t_plain = time.monotonic() - t0
+        with ThreadPoolExecutor(cores) as pool:
+            t0 = time.monotonic()
+            verdicts = list(pool.map(lambda j: check_code(j[1], j[2]), part))
+            t_box = time.monotonic() - t0
+        print(f"{kind}: submissions={len(part)} tests={n} plain={t_plain:.2f}s sandbox={t_box:.2f}s "
+              f"ratio={t_plain / t_box:.2f}")
+        for key, value in (("tests", n), ("plain", t_plain), ("box", t_box), ("plain_passed", plain_passed),
+                           ("box_passed", sum(v.detail.get("tests_passed", 0) for v in verdicts)),
+                           ("subs_passed", sum(v.ok for v in verdicts))):
+            totals[key] += value
+    plain_rate, box_rate = totals["tests"] / totals["plain"] / cores, totals["tests"] / totals["box"] / cores
+    load = os.getloadavg()[0]
+    print(f"submissions={len(work)} tests={totals['tests']} cores={cores} isolation={resolve_mode()} "
+          f"runner={'warm' if warm_available() else 'cold'} load1={load:.1f}")
+    print(f"plain_subprocess: {totals['plain']:.2f}s passed={totals['plain_passed']} "
+          f"tests_per_s_per_core={plain_rate:.1f}")
+    print(f"sandbox: {totals['box']:.2f}s passed={totals['box_passed']} submissions_passed={totals['subs_passed']} "
           f"tests_per_s_per_core={box_rate:.1f}")
     print(f"verify_code_ratio={box_rate / plain_rate:.2f}")
-
 
 if __name__ == "__main__":
     main()

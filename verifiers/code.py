@@ -4,6 +4,9 @@
 time_limit, memory_limit, compile_error, no_code, truncated, sandbox_error (and no_tests).
 Problem styles: stdin/stdout ``tests: [{input, output}]``; HumanEval (``entry_point`` + ``test``);
 MBPP (``test_list``, ``test_setup_code``, ``test_imports``); a pytest file as ``tests`` (KodCode).
+Stdin tests of one submission share one warm sandbox (``sandbox_warm``) where that runs (bwrap,
+root), a forked process per test; ``COTDISTILL_SANDBOX_RUNNER=cold`` starts a sandbox per test.
+Call-based candidates must return plain data (``sandbox_guard``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 from verifiers.code_extract import Plan, extract_code, plan_for
 from verifiers.compare import compare_output
 from verifiers.sandbox import Limits, Mode, RunResult, resolve_mode, run_python
+from verifiers.sandbox_warm import run_warm, warm_available
 from verifiers.verdict import Verdict
 
 HERE = Path(__file__).resolve().parent
@@ -105,6 +108,10 @@ def _limits(plan: Plan) -> Limits:
 
 def _judge_one(plan: Plan, code: str, test: dict, mode: Mode) -> tuple[str, str]:
     res = run_python({"main.py": code}, "main.py", str(test.get("input", "")).encode(), _limits(plan), mode)
+    return _judge(plan, test, res)
+
+
+def _judge(plan: Plan, test: dict, res: RunResult) -> tuple[str, str]:
     reason = _process_reason(res, plan.time_limit_s)
     if reason:
         why = "output limit exceeded" if res.output_limit else res.error or res.stderr_tail[-500:]
@@ -116,6 +123,8 @@ def _judge_one(plan: Plan, code: str, test: dict, mode: Mode) -> tuple[str, str]
 def _run_stdin(plan: Plan, code: str, mode: Mode, stop_on_fail: bool) -> dict:
     """Tests in parallel; after a failure, tests not yet started are cancelled (all earlier ones
     were started first, so the first failing index is still exact)."""
+    if warm_available(mode):
+        return _run_stdin_warm(plan, code, stop_on_fail)
     pool = _pool()
     futures = {pool.submit(_judge_one, plan, code, t, mode): i for i, t in enumerate(plan.tests)}
     outcomes: dict = {}
@@ -131,21 +140,62 @@ def _run_stdin(plan: Plan, code: str, mode: Mode, stop_on_fail: bool) -> dict:
     return outcomes
 
 
+WARM_CHUNK = 8  # tests per warm sandbox before a submission's tests are split across cores
+
+
+def _run_stdin_warm(plan: Plan, code: str, stop_on_fail: bool) -> dict:
+    """Contiguous chunks of tests, each in one warm sandbox, chunks in parallel. After a failure
+    at index j a chunk stops before its next index >= j, so the first failing index stays exact."""
+    n = len(plan.tests)
+    k = max(1, min(os.cpu_count() or 1, n // WARM_CHUNK))
+    bounds = [(c * n // k, (c + 1) * n // k) for c in range(k)]
+    outcomes: dict = {}
+    lock = threading.Lock()
+    first_fail = [n]
+
+    def on_result(lo: int, i: int, res: RunResult) -> bool:
+        verdict = _judge(plan, plan.tests[lo + i], res)
+        with lock:
+            outcomes[lo + i] = verdict
+            if verdict[0] != "passed" and stop_on_fail:
+                first_fail[0] = min(first_fail[0], lo + i)
+            return lo + i + 1 < first_fail[0]
+
+    def chunk(lo: int, hi: int) -> None:
+        inputs = [str(t.get("input", "")).encode() for t in plan.tests[lo:hi]]
+        run_warm(code, inputs, _limits(plan), lambda i, res: on_result(lo, i, res))
+
+    if k == 1:
+        chunk(0, n)
+    else:
+        for fut in [_pool().submit(chunk, lo, hi) for lo, hi in bounds]:
+            fut.result()
+    return outcomes
 def _run_calls(plan: Plan, mode: Mode) -> dict:
-    """All call-based tests in one sandboxed harness process; results come back as JSON lines."""
-    spec = {"prelude": plan.prelude, "tests": plan.tests, "pytest": plan.style == "pytest",
-            "test_file": plan.test_file}
-    files = {"harness.py": (HERE / "sandbox_harness.py").read_text(), "spec.json": json.dumps(spec)}
-    nonce = uuid.uuid4().hex
-    res = run_python(files, "harness.py", nonce.encode() + b"\n", _limits(plan), mode)
+    """All call-based tests in one sandboxed harness process; results come back as JSON lines.
+    The harness's first line (written before the solution runs) names the nonce that every
+    later line must carry; lines without it were written by the solution."""
+    spec = {"prelude": plan.prelude, "test_prelude": plan.test_prelude, "entry_points": plan.entry_points,
+            "tests": plan.tests, "pytest": plan.style == "pytest", "test_file": plan.test_file}
+    files = {"harness.py": (HERE / "sandbox_harness.py").read_text(), "spec.json": json.dumps(spec),
+             "_guard.py": (HERE / "sandbox_guard.py").read_text()}
+    res = run_python(files, "harness.py", b"", _limits(plan), mode)
     outcomes: dict = {}
     status_reason = {"pass": "passed", "fail": "wrong_answer", "error": "runtime_error", "memory": "memory_limit"}
+    nonce = None
     for line in res.channel.decode("utf-8", "replace").splitlines():
         try:
             msg = json.loads(line)
         except ValueError:
             continue  # the solution scribbled on our fd; whatever it wrote does not count
-        if not isinstance(msg, dict) or msg.get("nonce") != nonce:
+        if not isinstance(msg, dict) or not isinstance(msg.get("nonce"), str):
+            continue
+        if nonce is None:
+            if msg.get("hello") != 1:
+                break  # the harness did not speak first: trust nothing
+            nonce = msg["nonce"]
+            continue
+        if msg["nonce"] != nonce:
             continue
         if "total" in msg and isinstance(msg["total"], int):
             outcomes["total"] = msg["total"]

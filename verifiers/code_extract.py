@@ -39,7 +39,9 @@ class Plan:
 
     style: Style
     tests: list[Any] = field(default_factory=list)  # stdin: [{input, output}]; calls: [assert source]
-    prelude: list[str] = field(default_factory=list)
+    prelude: list[str] = field(default_factory=list)  # the solution's module, in order
+    test_prelude: list[str] = field(default_factory=list)  # trusted: run first, in the tests' namespace
+    entry_points: list[str] = field(default_factory=list)  # solution names the tests get (wrapped)
     test_file: str = ""  # pytest style only
     time_limit_s: float = 2.0
     tol: float = 1e-6
@@ -87,12 +89,15 @@ def plan_for(problem: dict, code: str) -> Plan | str:
             prelude = [prompt + code]
         else:
             return "compile_error"
-        return Plan("calls", prelude=[*prelude, problem["test"]],
+        # The prompt again on the test side: its helpers (poly, encode_cyclic) are trusted there.
+        test_prelude = [prompt, problem["test"]] if _compiles(prompt) else [problem["test"]]
+        return Plan("calls", prelude=prelude, test_prelude=test_prelude, entry_points=[problem["entry_point"]],
                     tests=[f"check({problem['entry_point']})"], time_limit_s=limit)
     if problem.get("test_list"):  # MBPP: asserts; setup code may use classes defined in `code`
         if not _compiles(code):
             return "compile_error"
         imports = "\n".join(problem.get("test_imports") or [])
         prelude = [imports, code, problem.get("test_setup_code") or ""]
-        return Plan("calls", prelude=prelude, tests=list(problem["test_list"]), time_limit_s=limit)
+        return Plan("calls", prelude=prelude, test_prelude=[imports], tests=list(problem["test_list"]),
+                    time_limit_s=limit)
     return "no_tests"

@@ -12,6 +12,8 @@ Design (model-written code is hostile):
 - Fallback (no bwrap, or ``COTDISTILL_SANDBOX=rlimits``): same launcher and limits without
   namespaces; leftovers are killed by uid (``kill -9 -1`` as that uid) or by an environment
   marker. No network isolation there; ``RunResult.isolation`` says which mode ran.
+- The channel (fd in argv[1]) is handed over write-only: a program can report on it but not
+  read back what the harness wrote there. Many stdin tests at once: ``sandbox_warm``.
 """
 
 from __future__ import annotations
@@ -203,16 +205,21 @@ def _run(files: dict[str, str], main: str, stdin: bytes, limits: Limits, isolati
             tempfile.TemporaryFile() as ferr, tempfile.TemporaryFile() as fchan:
         fin.write(stdin)
         fin.seek(0)
-        # The program learns the channel's fd number as argv[1] (call-based harness results).
+        # The program gets the channel write-only (a fresh open file description), as argv[1]:
+        # the call-based harness writes its nonce there, and the solution must not read it back.
+        wchan = os.open(f"/proc/self/fd/{fchan.fileno()}", os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         cfg = {"limits": limits.__dict__, "uid": uid, "main": f"{inside}/{main}",
-               "argv": [str(fchan.fileno()), *argv], "path": [inside, *_site_dirs()],
+               "argv": [str(wchan), *argv], "path": [inside, *_site_dirs()],
                "cwd": "/tmp" if isolation == "bwrap" else str(work)}
         cmd = [sys.executable, "-I", "-S", f"{inside}/_boot.py", json.dumps(cfg)]
         if isolation == "bwrap":
             cmd = [bwrap_path() or "bwrap", *_bwrap_args(box, limits.tmp_mb), "--", *cmd]
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, env=env, cwd=str(work),
-                                start_new_session=True, pass_fds=(fchan.fileno(),))
+        try:
+            proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, env=env, cwd=str(work),
+                                    start_new_session=True, pass_fds=(wchan,))
+        finally:
+            os.close(wchan)
         timed_out = not _wait(proc, limits.time_s + limits.wall_slack_s)
         _kill_group(proc.pid)
         proc.wait()

@@ -1,8 +1,24 @@
 """Call-based test harness that runs *inside* the sandbox (stdlib only).
 
 All tests of one submission run in this one process (one sandbox start instead of one per
-assert); each result is written as a JSON line on the channel fd given as argv[1]. Exiting
-early (``sys.exit(0)``, ``os._exit``) leaves results missing, which the parent counts as failed.
+assert); each result is a JSON line on the channel fd given as argv[1]. The first line, written
+before any solution code runs, carries a fresh nonce; the parent trusts only lines with it.
+Exiting early (``sys.exit(0)``, ``os._exit``) leaves results missing: counted as failed.
+
+The test code runs in its own namespace with a copy of the builtins taken before the solution
+ran; the solution's functions reach it through wrappers that demand plain-data return values
+(no object whose ``==`` always says True). See ``sandbox_guard`` for the audit hook and the
+tamper check.
+
+Limits (same process, so not a security boundary against a determined solution): frames stay
+reachable (``sys._getframe``/``f_back``, tracebacks; ``namedtuple`` and ``typing`` need them),
+so a solution can read and mutate the harness's objects (the test namespace, its locals) and,
+like any code, can write forged lines; only the nonce, kept in a suspended generator whose
+frame the audit hook hides, makes those lines count, and nothing here stops it from changing
+the arguments a test passes or the values a test compares against. Pytest-style files
+(KodCode) get the clean builtins and the tamper check, not the return-value wrapper: their
+solutions legitimately return objects of their own classes. The fix for all of it is running
+the tests in a process the solution cannot touch, with values crossing as data.
 """
 
 import json
@@ -11,23 +27,42 @@ import sys
 import traceback
 import types
 
+from _guard import (PRISTINE_BUILTINS, NotPlainData, install_audit_hook, plain_data_checker,
+                    tamper_checker, wrap_candidate)
 
-def _reporter(fd: int, nonce: str):
-    """Each line carries a nonce read from stdin before the solution runs, so naive forging
-    (the solution writing lines on our fd) is discarded by the parent."""
-    def report(**msg) -> None:
-        os.write(fd, (json.dumps({**msg, "nonce": nonce}) + "\n").encode())
-    return report
+# Captured before the solution runs: later patches to these modules do not reach the harness.
+_write, _urandom, _exec, _compile, _isinstance, _type = os.write, os.urandom, exec, compile, isinstance, type
+_AssertionError, _MemoryError, _format_exc = AssertionError, MemoryError, traceback.format_exception_only
+try:
+    from _json import encode_basestring_ascii as _esc  # C: no Python-level globals to patch
+except ImportError:  # pragma: no cover - CPython always has _json
+    from json.encoder import py_encode_basestring_ascii as _esc
+
+
+def _reporter(fd: int):
+    """A generator: its suspended frame is the only place the nonce lives (the audit hook refuses
+    ``gi_frame``, ``gc`` refuses to walk to it)."""
+    nonce = _urandom(16).hex()
+    _write(fd, ('{"hello": 1, "nonce": "%s"}\n' % nonce).encode())
+    while True:
+        fields = yield
+        parts = ['"nonce": "%s"' % nonce]
+        for key, value in fields:
+            parts.append('"%s": %s' % (key, value if _type(value) is int else _esc(str(value))))
+        _write(fd, ("{" + ", ".join(parts) + "}\n").encode())
 
 
 def _status(exc: BaseException) -> str:
-    if isinstance(exc, AssertionError):
+    if _isinstance(exc, _AssertionError):
         return "fail"
-    return "memory" if isinstance(exc, MemoryError) else "error"
+    return "memory" if _isinstance(exc, _MemoryError) else "error"
 
 
 def _short(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-300:]
+    try:  # str(exc) runs the solution's __str__: it may raise or lie, the text is only for humans
+        return "".join(_format_exc(_type(exc), exc)).strip()[-300:]
+    except BaseException:  # noqa: BLE001
+        return _type(exc).__name__
 
 
 def _pytest_cases(ns: dict) -> list:
@@ -53,41 +88,77 @@ def _pytest_cases(ns: dict) -> list:
     return cases
 
 
+def _global_names(code: types.CodeType) -> set:
+    """Names a compiled test may look up, nested code (lambdas, comprehensions) included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if _isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _expose(sol: dict, tns: dict, tests: tuple, entry_points: list, violations: list) -> None:
+    """Put the solution's names the tests use into the test namespace; callables get wrapped."""
+    check = plain_data_checker()
+    wanted = set().union(*map(_global_names, tests)) if tests else set()
+    names = [n for n in wanted if n in sol and n not in tns and not n.startswith("__")]
+    for name in [*entry_points, *names]:
+        if name in sol:
+            obj = sol[name]
+            callable_ = callable(obj) and not _isinstance(obj, type)
+            tns[name] = wrap_candidate(obj, name, check, violations) if callable_ else obj
+
+
 def main() -> None:
-    _report = _reporter(int(sys.argv[1]), sys.stdin.readline().strip())
+    report = _reporter(int(sys.argv[1]))
+    next(report)
     with open(os.path.join(os.path.dirname(__file__), "spec.json")) as f:
         spec = json.load(f)
-    ns = {"__name__": "__solution__", "__builtins__": __builtins__}
-    if spec.get("pytest"):
-        module = types.ModuleType("solution")
-        sys.modules["solution"] = module
-        ns = module.__dict__
-    try:
-        for code in spec["prelude"]:
-            exec(compile(code, "<solution>", "exec"), ns)
-        if spec.get("pytest"):
-            tns = {"__name__": "test_solution", "__builtins__": __builtins__}
-            exec(compile(spec["test_file"], "<tests>", "exec"), tns)
-            cases = _pytest_cases(tns)
-            _report(total=len(cases))
-    except BaseException as exc:  # noqa: BLE001 - anything the solution raises is its failure
-        _report(prelude=_status(exc), error=_short(exc))
+    pytest_style = bool(spec.get("pytest"))
+    tns = {"__name__": "__tests__", "__builtins__": PRISTINE_BUILTINS}
+    try:  # trusted code first, in a world the solution has not touched yet
+        for src in spec.get("test_prelude", []):
+            _exec(_compile(src, "<tests>", "exec"), tns)
+        tests = tuple(_compile(src, f"<test {i}>", "exec") for i, src in enumerate(spec["tests"]))
+    except BaseException as exc:  # noqa: BLE001 - a broken test is reported like a failure
+        report.send((("prelude", "error"), ("error", f"test setup: {_short(exc)}")))
         return
-    if spec.get("pytest"):
-        for i, (name, fn, kw) in enumerate(cases):
-            try:
-                fn(**kw)
-                _report(i=i, status="pass")
-            except BaseException as exc:  # noqa: BLE001
-                _report(i=i, status=_status(exc), error=f"{name}: {_short(exc)}")
-    else:
-        for i, src in enumerate(spec["tests"]):
-            try:
-                exec(compile(src, f"<test {i}>", "exec"), ns)
-                _report(i=i, status="pass")
-            except BaseException as exc:  # noqa: BLE001
-                _report(i=i, status=_status(exc), error=_short(exc))
-    _report(done=True)
+    changed = tamper_checker()
+    module = types.ModuleType("solution")
+    sol = module.__dict__
+    sol["__builtins__"] = __builtins__
+    sys.modules["__main__"] = sys.modules["solution"] = module  # hides the harness's own globals
+    violations: list = []
+    install_audit_hook()
+    try:
+        for src in spec["prelude"]:
+            _exec(_compile(src, "<solution>", "exec"), sol)
+        if changed():
+            raise RuntimeError(f"the solution replaced {changed()}")
+        if pytest_style:
+            tns["__name__"] = "test_solution"
+            _exec(_compile(spec["test_file"], "<tests>", "exec"), tns)
+            cases = _pytest_cases(tns)
+            report.send((("total", len(cases)),))
+        else:
+            _expose(sol, tns, tests, spec.get("entry_points", []), violations)
+    except BaseException as exc:  # noqa: BLE001 - anything the solution raises is its failure
+        report.send((("prelude", _status(exc)), ("error", _short(exc))))
+        return
+    runs = ([(f"{name}: ", lambda fn=fn, kw=kw: fn(**kw)) for name, fn, kw in cases] if pytest_style
+            else [("", lambda code=code: _exec(code, tns)) for code in tests])
+    for i, (label, run) in enumerate(runs):
+        seen = len(violations)
+        try:
+            run()
+            if len(violations) > seen:
+                raise NotPlainData(violations[seen])
+            if changed():
+                raise RuntimeError(f"the solution replaced {changed()}")
+            report.send((("i", i), ("status", "pass")))
+        except BaseException as exc:  # noqa: BLE001
+            report.send((("i", i), ("status", _status(exc)), ("error", label + _short(exc))))
+    report.send((("done", 1),))
 
 
 if __name__ == "__main__":
