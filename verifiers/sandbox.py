@@ -112,6 +112,9 @@ def _bwrap_args(box: Path, tmp_mb: int = Limits.tmp_mb) -> list[str]:
             args += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
         elif os.path.isdir(f"/{name}"):
             args += ["--ro-bind", f"/{name}", f"/{name}"]
+    # /tmp first: an interpreter that lives under /tmp (a venv in a CI checkout there) is bound
+    # over the fresh tmpfs afterwards instead of being hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     made: set[str] = set()
     for prefix in _prefixes():
         # bwrap creates missing parents 0700; after the uid drop they must stay traversable.
@@ -120,8 +123,7 @@ def _bwrap_args(box: Path, tmp_mb: int = Limits.tmp_mb) -> list[str]:
                 made.add(str(parent))
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(prefix), str(prefix)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb << 20), "--perms", "1777",
-             "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--chdir", "/tmp"]
     if os.geteuid() == 0:
         # Privileged bwrap drops every capability; the launcher needs these two to switch uid.
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
