@@ -47,11 +47,14 @@ def _print_verdict(fn, args: tuple, timeout: float) -> None:
 @check_app.command("math")
 def check_math(gold: Annotated[str, typer.Option("--gold", help="Reference answer (LaTeX or plain).")],
                completion: CompletionOpt = None, completion_file: CompletionFileOpt = None,
+               problem: Annotated[Optional[str], typer.Option(
+                   "--problem", help="The problem text: an answer that only copies an expression from it "
+                   "('Evaluate $16^{7/4}$' -> $16^{7/4}$) is then rejected (restates_problem).")] = None,
                timeout: TimeoutOpt = 10.0) -> None:
     """Math: the final answer after </think> (last \\boxed{} first) against the reference, via math-verify."""
     from verifiers.math import check
 
-    _print_verdict(check, (gold, _completion(completion, completion_file)), timeout)
+    _print_verdict(check, (gold, _completion(completion, completion_file), problem), timeout)
 
 
 @check_app.command("choice")

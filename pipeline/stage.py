@@ -130,11 +130,15 @@ def run_stage(
     todo = [i for i in available if not store.is_done(i)]
     report.parts_skipped = len(available) - len(todo)
     contexts = [PartContext(i, store, stage.output_columns(stage.input_columns(run_dir, i))) for i in todo]
+    shared_seconds = 0.0
     if todo:
+        started = time.perf_counter()
         stage.setup()
         stage.before_parts(run_dir, contexts)
+        # Work done for all parts at once (one engine queue) is split evenly over them.
+        shared_seconds = (time.perf_counter() - started) / len(todo)
     for index, part in zip(todo, contexts):
-        started = time.perf_counter()
+        started = time.perf_counter() - shared_seconds
         rows, columns = stage.read_input(run_dir, index)
         stats: Counter = Counter()
         kept, rejected = stage.process(rows, stats, part)

@@ -145,3 +145,18 @@ def test_real_traces(case):
     assert verdict.ok is expected, verdict
     if truncated:
         assert verdict.reason == "truncated"
+
+
+@pytest.mark.parametrize("problem, answer, expected", [
+    ("Evaluate $16^{7/4}$.", "So, the final answer is $\\boxed{16^{7/4}}$.", "restates_problem"),
+    ("Evaluate $16^{7/4}$.", "So, the final answer is $\\boxed{128}$.", "correct"),
+    ("Compute $\\dbinom{8}{4}$.", "The answer is $\\boxed{\\dbinom{8}{4}}$.", "restates_problem"),
+    ("Compute $\\dbinom{8}{4}$.", "The answer is $\\boxed{70}$.", "correct"),
+    ("What is $3 + 5$ when doubled? The result is $16$.", "$\\boxed{16}$", "correct"),  # numbers always count
+    ("Evaluate $16^{7/4}$.", "$16^{7/4} = 16^{7/4} \\times 16^{3/4} = 16^{7/4}$", "restates_problem"),  # unboxed
+    ("Evaluate $16^{7/4}$.", "$16^{7/4} = 2^{7} = 128$", "correct"),
+])
+def test_an_expression_copied_from_the_problem_is_not_an_answer(problem, answer, expected):
+    gold = "128" if "16^" in problem else ("70" if "binom" in problem else "16")
+    assert check_answer(gold, answer, problem).reason == expected
+    assert check_answer(gold, answer).ok  # without the problem the value alone decides

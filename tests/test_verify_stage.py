@@ -22,6 +22,7 @@ ROWS = [
     # the rule finds no mathematical answer; the (fake) judge sees the reference in the prose
     _row("m-prose", "math", "It happens on a Tuesday.", "Tuesday"),
     _row("m-cut", "math", "", "4", closed=False),
+    {**_row("m-copy", "math", "So the answer is $\\boxed{2^{5}}$.", "32"), "problem": "Evaluate $2^{5}$."},
     _row("c-right", "choice", "Therefore, the best answer is: (B).", "B"),
     _row("c-wrong", "choice", "Therefore, the best answer is: (A).", "B"),
 ]
@@ -41,7 +42,8 @@ def test_rule_policy_dispatches_by_domain(tmp_path):
     rows, stats = _verify(tmp_path)
     assert {k: (r["verdict"], r["verdict_reason"]) for k, r in rows.items()} == {
         "m-right": (True, "correct"), "m-wrong": (False, "wrong_answer"), "m-prose": (False, "no_answer"),
-        "m-cut": (False, "truncated"), "c-right": (True, "correct"), "c-wrong": (False, "wrong_answer"),
+        "m-cut": (False, "truncated"), "m-copy": (False, "restates_problem"),
+        "c-right": (True, "correct"), "c-wrong": (False, "wrong_answer"),
     }
     assert all(r["verdict_judge"] is None for r in rows.values())
     assert stats["verdict_correct"] == 2
@@ -67,13 +69,13 @@ def test_both_policy_needs_rule_and_judge(tmp_path):
     assert rows["m-right"]["verdict"] is False and rows["m-right"]["verdict_reason"] == "judge_rejected"
     assert rows["c-right"]["verdict"] is True
     assert rows["m-prose"]["verdict"] is False
-    assert stats["judge_asked"] == 5
+    assert stats["judge_asked"] == 6
 
 
 def test_rule_policy_with_judge_all_rows_records_disagreements_without_changing_verdicts(tmp_path):
     rows, stats = _verify(tmp_path, policy="rule", judge=JUDGE, judge_all_rows=True)
     assert [r["verdict"] for r in rows.values()] == [r["verdict_rule"] for r in rows.values()]
-    assert stats["judge_asked"] == 5 and stats["judge_disagreed"] == 2
+    assert stats["judge_asked"] == 6 and stats["judge_disagreed"] == 2
 
 
 def test_policy_without_judge_is_a_recipe_error(tmp_path):

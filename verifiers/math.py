@@ -169,7 +169,30 @@ def _parse_gold(text: str) -> tuple:
     return parsed
 
 
-def _judge(gold: str, answer: str) -> tuple[str, str | None, str]:
+_MATH_SPAN_RE = re.compile(r"\$\$?(.+?)\$\$?|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_LAYOUT_RE = re.compile(r"\s+|\\left|\\right|\\[,;:! ]|\$")
+
+
+def restates_problem(extracted: str, problem: str) -> bool:
+    """True when the "answer" is an expression copied from the problem, unevaluated.
+
+    "Evaluate $16^{7/4}$." answered with $\\boxed{16^{7/4}}$ has the right value and says
+    nothing: math-verify compares values, so it would count it correct. A plain number is
+    always an answer, even if the problem mentions it.
+    """
+    if _rational(extracted) is not None:
+        return False
+    target = _LAYOUT_RE.sub("", extracted)
+    spans = (next(g for g in m.groups() if g is not None) for m in _MATH_SPAN_RE.finditer(problem))
+    return bool(target) and any(_LAYOUT_RE.sub("", span) == target for span in spans)
+
+
+def _final_side(expression: str) -> str:
+    """What an answer finally states: the last side of ``a = b = c``."""
+    return top_level_split(expression, "=")[-1]
+
+
+def _judge(gold: str, answer: str, problem: str | None = None) -> tuple[str, str | None, str]:
     """(reason, extracted, how) for one answer part."""
     reference = gold_text(gold)
     extracted, how = extract_answer(answer)
@@ -191,12 +214,14 @@ def _judge(gold: str, answer: str) -> tuple[str, str | None, str]:
         ok = _compare_ratios(reference, extracted)
     if not pred:
         return "no_answer", extracted, how
+    if problem and extracted and restates_problem(_final_side(extracted), problem):
+        return "restates_problem", extracted, how
     if ok is None:
         ok = _equal(gold_parsed, pred)
     return ("correct" if ok else "wrong_answer"), extracted, how
 
 
-def check_answer(gold: str, answer: str) -> Verdict:
+def check_answer(gold: str, answer: str, problem: str | None = None) -> Verdict:
     """Compare the final-answer text of a trace with the reference answer.
 
     >>> check_answer("\\\\frac{1}{2004!}", "So $\\\\boxed{\\\\frac{1}{2006!}}$.").reason
@@ -205,14 +230,14 @@ def check_answer(gold: str, answer: str) -> Verdict:
     start = time.perf_counter()
     detail: dict = {}
     try:
-        reason, detail["extracted"], detail["how"] = _judge(gold, answer)
+        reason, detail["extracted"], detail["how"] = _judge(gold, answer, problem)
     except Exception as exc:  # a checker bug must be a verdict, never a crashed batch
         reason, detail["error"] = "error", f"{type(exc).__name__}: {exc}"
     detail["time_ms"] = round((time.perf_counter() - start) * 1000, 3)
     return Verdict(reason == "correct", reason, detail)
 
 
-def check(gold: str, completion: str) -> Verdict:
+def check(gold: str, completion: str, problem: str | None = None) -> Verdict:
     """Check a full model output (think block, then answer) against the reference answer.
 
     Only the text after the first ``</think>`` (or ``<|end_of_thought|>``) is read; without a
@@ -221,4 +246,4 @@ def check(gold: str, completion: str) -> Verdict:
     split = split_think(completion)
     if not split.think_closed:
         return Verdict(False, "truncated", {"time_ms": 0.0})
-    return check_answer(gold, split.answer)
+    return check_answer(gold, split.answer, problem)

@@ -81,14 +81,14 @@ class VerifyStage(Stage):
                 row.update(verdict_rule=False, verdict_reason="truncated", verify_ms=0.0)
             else:
                 groups.setdefault(row["domain"], []).append(row)
-        checkers = {
-            "math": (math.check_answer, "reference_answer", self.cfg.timeout_s),
-            "choice": (choice.check_answer, "reference_answer", self.cfg.timeout_s),
-            "code": (_check_code, "test_spec", self.cfg.code_timeout_s),
+        checkers = {  # checker, the row columns it takes, its time limit
+            "math": (math.check_answer, ("reference_answer", "answer_text", "problem"), self.cfg.timeout_s),
+            "choice": (choice.check_answer, ("reference_answer", "answer_text"), self.cfg.timeout_s),
+            "code": (_check_code, ("test_spec", "answer_text"), self.cfg.code_timeout_s),
         }
         for domain, group in groups.items():
-            fn, gold_column, timeout_s = checkers[domain]
-            verdicts = check_all(fn, [(r[gold_column], r["answer_text"]) for r in group],
+            fn, columns, timeout_s = checkers[domain]
+            verdicts = check_all(fn, [tuple(r[c] for c in columns) for r in group],
                                  timeout_s=timeout_s, workers=self.cfg.workers)
             for row, verdict in zip(group, verdicts):
                 row.update(verdict_rule=verdict.ok, verdict_reason=verdict.reason,
