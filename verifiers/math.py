@@ -26,7 +26,7 @@ Semantics on top of math-verify's ``verify`` (each closes a wrong-True seen in p
 - upright constants and numbers (``\\mathrm{e}``, ``\\text{13}``) are unwrapped, and plain-text
   math (``pi/2``, ``-2*pi``, ``sqrt(3)``, ``π``) is turned into LaTeX before parsing.
 
-math-verify's own timeouts (``signal.alarm``) are switched off: callers that need a hard time
+math-verify's own timeouts (``SIGALRM``) are switched off: callers that need a hard time
 limit run these through ``verifiers.batch.check_all``. Long answers are capped instead.
 """
 

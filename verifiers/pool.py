@@ -1,6 +1,6 @@
 """Run checker calls in worker processes with a hard wall-clock limit per item.
 
-math-verify's own timeouts use ``signal.alarm``, which only works in the main thread and can be
+math-verify's own timeouts use ``SIGALRM``, which only works in the main thread and can be
 defeated by C code that never returns to the interpreter. Here a worker that overruns its item
 is killed and replaced, the item is reported as a timeout, and the batch goes on.
 """
