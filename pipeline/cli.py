@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from pipeline.cli_common import fail as _fail
 from pipeline.errors import UserError
 
 app = typer.Typer(
@@ -21,7 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help text: paragraphs rewrapped, brackets shown as written
 )
-err_console = Console(stderr=True)
 
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML (see recipes/).", show_default=False)]
 RunDirOpt = Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory [default: runs/<recipe name>].")]
@@ -34,11 +33,6 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors
 def _setup_logging(quiet: bool) -> None:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
-
-def _fail(exc: UserError) -> None:
-    err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _run(stages: list[str], recipe_path: Path, run_dir: Optional[Path], shard: int, num_shards: int,

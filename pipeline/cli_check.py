@@ -9,13 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.cli_common import fail as _fail
 from pipeline.errors import UserError
-
-
-def _fail(exc: UserError) -> None:
-    from pipeline.cli import _fail as fail
-
-    fail(exc)
 
 
 check_app = typer.Typer(help="Check one model output and print the verdict as JSON (no recipe, no run dir).",
