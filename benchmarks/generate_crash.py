@@ -47,21 +47,30 @@ def main() -> None:
     run_dir = work / "run"
     recipe = {
         "name": "crash",
-        "ingest": {"sources": [{"path": str(REPO / "data/problems/gsm8k_train_sample.jsonl"), "limit": args.problems}],
-                   "rows_per_part": args.problems},
-        "generate": {"teacher": "embedded:smollm2-135m", "n": args.n, "reasoning_format": "plain",
-                     "checkpoint_every": 2, "sampling": {"temperature": 0.7, "max_tokens": 384}},
+        "ingest": {
+            "sources": [{"path": str(REPO / "data/problems/gsm8k_train_sample.jsonl"), "limit": args.problems}],
+            "rows_per_part": args.problems,
+        },
+        "generate": {
+            "teacher": "embedded:smollm2-135m",
+            "n": args.n,
+            "reasoning_format": "plain",
+            "checkpoint_every": 2,
+            "sampling": {"temperature": 0.7, "max_tokens": 384},
+        },
     }
     recipe_path = work / "crash.yaml"
     recipe_path.write_text(yaml.safe_dump(recipe))
-    subprocess.run([DISTILL, "ingest", str(recipe_path), "--run-dir", str(run_dir), "-q"], check=True, env=ENV,
-                   capture_output=True)
+    subprocess.run(
+        [DISTILL, "ingest", str(recipe_path), "--run-dir", str(run_dir), "-q"], check=True, env=ENV, capture_output=True
+    )
     chunks = run_dir / "generate" / "part-00000.chunks"
     cmd = [DISTILL, "generate", str(recipe_path), "--run-dir", str(run_dir), "-q"]
     for kill in range(args.kills):
         before = _checkpointed(chunks) if chunks.exists() else 0
-        proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         while (not chunks.exists() or _checkpointed(chunks) <= before) and proc.poll() is None:
             time.sleep(0.1)  # the engine is up and producing: now pick a random moment
         time.sleep(rng.uniform(0.0, 6.0))
@@ -70,8 +79,10 @@ def main() -> None:
             break
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        print(f"kill {kill + 1}: SIGKILL after {_checkpointed(chunks) - before} new checkpointed rows "
-              f"(total {_checkpointed(chunks)}), part done: {(run_dir / 'generate' / 'part-00000.done').exists()}")
+        print(
+            f"kill {kill + 1}: SIGKILL after {_checkpointed(chunks) - before} new checkpointed rows "
+            f"(total {_checkpointed(chunks)}), part done: {(run_dir / 'generate' / 'part-00000.done').exists()}"
+        )
     subprocess.run(cmd, check=True, env=ENV, capture_output=True)
     rows = pq.read_table(run_dir / "generate" / "part-00000.parquet").to_pylist()
     keys = Counter((r["problem_id"], r["sample_idx"]) for r in rows)
@@ -79,8 +90,10 @@ def main() -> None:
     expected = {(str(p["id"]), s) for p in problems for s in range(args.n)}
     readable = all(pq.read_metadata(p) is not None for p in run_dir.rglob("*.parquet"))
     duplicates = sum(1 for c in keys.values() if c > 1)
-    print(f"rows={len(rows)} expected={args.problems * args.n} unique_keys={len(keys)} duplicates={duplicates} "
-          f"all_files_readable={readable} leftover_chunks={chunks.exists()}")
+    print(
+        f"rows={len(rows)} expected={args.problems * args.n} unique_keys={len(keys)} duplicates={duplicates} "
+        f"all_files_readable={readable} leftover_chunks={chunks.exists()}"
+    )
     ok = set(keys) == expected and duplicates == 0 and readable and not chunks.exists()
     print(f"generate_crash_test={'PASS' if ok else 'FAIL'}")
 

@@ -22,16 +22,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from verifiers.code import check_code  # noqa: E402
-from verifiers.sandbox import resolve_mode  # noqa: E402
-from verifiers.sandbox_warm import warm_available  # noqa: E402
+from verifiers.sandbox import resolve_mode, warm_available  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 # Stdin problems whose Python references are fast: the benchmark measures overhead, not solutions.
-STDIO = {"kattis-export/gcpc2021/excursion", "kattis-export/gcpc2021/montyshall",
-         "kattis-export/gcpc2023/japaneselottery", "icpc-problems/darkalley", "icpc-problems/euroexpress",
-         "kattis-export/nwerc2023/galaxyquest", "kattis-export/gcpc2022/enjoyableentree",
-         "kattis-export/gcpc2022/kokids", "kattis-export/nwerc2023/datepicker",
-         "icpc-problems/alohomoraandcolloportus"}
+STDIO = {
+    "kattis-export/gcpc2021/excursion",
+    "kattis-export/gcpc2021/montyshall",
+    "kattis-export/gcpc2023/japaneselottery",
+    "icpc-problems/darkalley",
+    "icpc-problems/euroexpress",
+    "kattis-export/nwerc2023/galaxyquest",
+    "kattis-export/gcpc2022/enjoyableentree",
+    "kattis-export/gcpc2022/kokids",
+    "kattis-export/nwerc2023/datepicker",
+    "icpc-problems/alohomoraandcolloportus",
+}
 
 
 def load(name: str) -> list[dict]:
@@ -84,21 +90,35 @@ def main() -> None:
             t0 = time.monotonic()
             verdicts = list(pool.map(lambda j: check_code(j[1], j[2]), part))
             t_box = time.monotonic() - t0
-        print(f"{kind}: submissions={len(part)} tests={n} plain={t_plain:.2f}s sandbox={t_box:.2f}s "
-              f"ratio={t_plain / t_box:.2f}")
-        for key, value in (("tests", n), ("plain", t_plain), ("box", t_box), ("plain_passed", plain_passed),
-                           ("box_passed", sum(v.detail.get("tests_passed", 0) for v in verdicts)),
-                           ("subs_passed", sum(v.ok for v in verdicts))):
+        print(
+            f"{kind}: submissions={len(part)} tests={n} plain={t_plain:.2f}s sandbox={t_box:.2f}s "
+            f"ratio={t_plain / t_box:.2f}"
+        )
+        for key, value in (
+            ("tests", n),
+            ("plain", t_plain),
+            ("box", t_box),
+            ("plain_passed", plain_passed),
+            ("box_passed", sum(v.detail.get("tests_passed", 0) for v in verdicts)),
+            ("subs_passed", sum(v.ok for v in verdicts)),
+        ):
             totals[key] += value
     plain_rate, box_rate = totals["tests"] / totals["plain"] / cores, totals["tests"] / totals["box"] / cores
     load = os.getloadavg()[0]
-    print(f"submissions={len(work)} tests={totals['tests']} cores={cores} isolation={resolve_mode()} "
-          f"runner={'warm' if warm_available() else 'cold'} load1={load:.1f}")
-    print(f"plain_subprocess: {totals['plain']:.2f}s passed={totals['plain_passed']} "
-          f"tests_per_s_per_core={plain_rate:.1f}")
-    print(f"sandbox: {totals['box']:.2f}s passed={totals['box_passed']} submissions_passed={totals['subs_passed']} "
-          f"tests_per_s_per_core={box_rate:.1f}")
+    print(
+        f"submissions={len(work)} tests={totals['tests']} cores={cores} isolation={resolve_mode()} "
+        f"runner={'warm' if warm_available() else 'cold'} load1={load:.1f}"
+    )
+    print(
+        f"plain_subprocess: {totals['plain']:.2f}s passed={totals['plain_passed']} "
+        f"tests_per_s_per_core={plain_rate:.1f}"
+    )
+    print(
+        f"sandbox: {totals['box']:.2f}s passed={totals['box_passed']} submissions_passed={totals['subs_passed']} "
+        f"tests_per_s_per_core={box_rate:.1f}"
+    )
     print(f"verify_code_ratio={box_rate / plain_rate:.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -44,8 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import verifiers.math as vm  # noqa: E402
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
-FILES = ["thought_anchors_r1distill_math.jsonl", "trace_topology_math500.jsonl",
-         "skythought_sky_t1_student_math.jsonl"]
+FILES = ["thought_anchors_r1distill_math.jsonl", "trace_topology_math500.jsonl", "skythought_sky_t1_student_math.jsonl"]
 TARGET_CHARS = 30_000
 VARIANTS = 3
 
@@ -80,13 +79,21 @@ def build(variants: int, seed: int = 0) -> list[dict]:
         rows = [json.loads(line) for line in (TRACES / name).open()]
         rows = [r for r in rows if r["domain"] == "math"]
         for row in rows:
-            others = [p for r in rows if r["id"] != row["id"]
-                      for p in (r["reasoning"] or "").split("\n\n") if p.strip()]
+            others = [
+                p for r in rows if r["id"] != row["id"] for p in (r["reasoning"] or "").split("\n\n") if p.strip()
+            ]
             for v in range(variants):
                 completion = lengthen(row, others, rng)
                 closed = "</think>" in completion or "<|end_of_thought|>" in completion
-                traces.append({"id": f"{row['id']}#{v}", "gold": row["gold"], "completion": completion,
-                               "closed": closed, "label": row["label"]})
+                traces.append(
+                    {
+                        "id": f"{row['id']}#{v}",
+                        "gold": row["gold"],
+                        "completion": completion,
+                        "closed": closed,
+                        "label": row["label"],
+                    }
+                )
     rng.shuffle(traces)
     return traces
 
@@ -139,8 +146,9 @@ def main() -> None:
             right["ours" if v.ok == t["label"] else "naive"] += 1
     print(f"verify_math_disagreements_matching_source_label={right}")
     # Where did naive's answer come from? Not from the answer part means it read the reasoning.
-    from_reasoning = sum(not any(isinstance(p, str) and p in answer_part(traces[i]["completion"])
-                                 for p in naive[i][1]) for i in disagree)
+    from_reasoning = sum(
+        not any(isinstance(p, str) and p in answer_part(traces[i]["completion"]) for p in naive[i][1]) for i in disagree
+    )
     print(f"verify_math_disagreements_naive_answer_not_in_answer_part={from_reasoning}")
     seen = set()
     for i in disagree:
@@ -150,8 +158,10 @@ def main() -> None:
             continue
         seen.add(base)
         naive_pred = [str(p)[:60] for p in naive[i][1]]
-        print(f"  {base}: gold={t['gold']!r} label={t['label']} ours={v.reason}:{str(v.detail.get('extracted'))[:60]!r}"
-              f" naive={naive[i][0]}:{naive_pred}")
+        print(
+            f"  {base}: gold={t['gold']!r} label={t['label']} ours={v.reason}:{str(v.detail.get('extracted'))[:60]!r}"
+            f" naive={naive[i][0]}:{naive_pred}"
+        )
 
 
 if __name__ == "__main__":

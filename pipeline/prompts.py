@@ -14,7 +14,6 @@ from pipeline.errors import UserError
 from pipeline.resources import resource_dir
 
 
-
 def load_template(name: str, required: tuple[str, ...] = ("problem",), field: str = "generate.prompt_template") -> str:
     """Template text by name (``prompts/<name>.txt``) or by path to a .txt file."""
     path = Path(name)

@@ -7,11 +7,12 @@ as ``recipes/x.yaml: generate.n: must be >= 1 (got 0)``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from pipeline.dedup.config import DEFAULT_BENCHMARKS, DecontamConfig, Keep, MinHashConfig, from_section, section_fields
 from pipeline.errors import UserError
 
 SAMPLE_FIELDS = ("problem", "reference_answer", "problem_id")
@@ -126,7 +127,8 @@ class GenerateConfig(_Strict):
         if thinking and self.sampling.max_tokens < LONG_COT_MIN_MAX_TOKENS and not self.allow_short_max_tokens:
             raise ValueError(
                 f"sampling.max_tokens {self.sampling.max_tokens} would truncate most long-CoT traces of "
-                f"{thinking} (use >= {LONG_COT_MIN_MAX_TOKENS}, or set allow_short_max_tokens: true)")
+                f"{thinking} (use >= {LONG_COT_MIN_MAX_TOKENS}, or set allow_short_max_tokens: true)"
+            )
         return self
 
 
@@ -164,26 +166,44 @@ class VerifyConfig(_Strict):
         return self
 
 
-class DecontaminateConfig(_Strict):
-    """Drop problems found in benchmarks, right after ingest (before any GPU time is spent)."""
+class _LibrarySection(_Strict):
+    """A recipe section whose settings are a library config's fields: one source of truth for
+    their names, types, defaults and rules (``config`` builds the library's frozen dataclass)."""
 
-    benchmarks: list[str] = Field(default_factory=lambda: ["all"])  # bundled names or DATASET[:CONFIG]:SPLIT:COLUMN
-    methods: list[Literal["exact", "ngram", "embedding"]] = Field(default_factory=lambda: ["exact", "ngram"])
-    ngram: Literal[8, 13, 32] = 13
-    embedding_threshold: float = Field(default=0.95, gt=0, le=1)
+    library: ClassVar[type]
+
+    @property
+    def config(self) -> Any:
+        return from_section(self.library, self)
+
+    @model_validator(mode="after")
+    def _library_rules(self) -> "_LibrarySection":
+        from_section(self.library, self)  # the library's own checks: a ValueError naming the field(s)
+        return self
 
 
-class DedupConfig(_Strict):
-    """Drop duplicate traces and near-duplicate problems after verify (the best trace stays)."""
+class DecontaminateConfig(create_model("_DecontamFields", __base__=_LibrarySection, **section_fields(DecontamConfig))):
+    """Drop problems found in benchmarks, right after ingest (before any GPU time is spent).
 
-    near: bool = True
-    threshold: float = Field(default=0.8, gt=0, le=1)
-    num_perm: int = Field(default=128, ge=16)
-    bands: int | None = Field(default=None, ge=1)
-    rows: int | None = Field(default=None, ge=1)
-    shingle: Literal["word", "char"] = "word"
-    shingle_size: int = Field(default=3, ge=1)
-    keep: Literal["first", "best_trace"] = "best_trace"
+    The other keys are the fields of ``pipeline.dedup.config.DecontamConfig``, with its types,
+    defaults and rules.
+    """
+
+    library: ClassVar[type] = DecontamConfig
+    # Bundled names (``all``: every one) or Hub columns as DATASET[:CONFIG]:SPLIT:COLUMN.
+    benchmarks: list[str] = Field(default_factory=lambda: list(DEFAULT_BENCHMARKS))
+
+
+class DedupConfig(create_model("_MinHashFields", __base__=_LibrarySection, **section_fields(MinHashConfig))):
+    """Drop duplicate traces and near-duplicate problems after verify (the best trace stays).
+
+    The other keys are the fields of ``pipeline.dedup.config.MinHashConfig``, with its types,
+    defaults and rules (e.g. bands × rows <= num_perm).
+    """
+
+    library: ClassVar[type] = MinHashConfig
+    near: bool = True  # also MinHash near-duplicate problems, not only identical traces
+    keep: Keep = "best_trace"
 
 
 class ExportConfig(_Strict):
@@ -215,7 +235,11 @@ def _format_error(err: dict) -> str:
     if err["type"] == "missing":
         return f"{where}: required key is missing"
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{where}: {msg} (got {err.get('input')!r})" if where else msg
+    got = err.get("input")
+    # A scalar is worth echoing; a whole section is not (the message names what is wrong in it).
+    if isinstance(got, (dict, list)) or len(repr(got)) > 80:
+        return f"{where}: {msg}" if where else msg
+    return f"{where}: {msg} (got {got!r})" if where else msg
 
 
 def _allowed_keys_hint(err: dict) -> str:
@@ -247,7 +271,10 @@ def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
 
 
 def load_recipe(path: str | Path) -> Recipe:
-    """Read, validate and resolve a recipe; local source paths become absolute."""
+    """Read, validate and resolve a recipe; local source paths become absolute.
+
+    Checks that need the backends (teacher names, model folders) are in ``pipeline.preflight``.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: recipe file not found")
@@ -262,16 +289,6 @@ def load_recipe(path: str | Path) -> Recipe:
             if not resolved.is_file():
                 raise UserError(f"{path}: ingest.sources[{i}].path: file not found: {resolved}")
             src.path = str(resolved)
-    from pipeline.backends import validate_teacher  # late: backends import vllm lazily anyway
-
-    teachers = {f"generate.teachers[{i}].model": t for i, t in enumerate(recipe.generate.teachers)}
-    if recipe.verify.judge is not None:
-        teachers["verify.judge.teacher"] = recipe.verify.judge.teacher
-    for field, teacher in teachers.items():
-        try:
-            validate_teacher(teacher)
-        except UserError as exc:
-            raise UserError(f"{path}: {field}: {exc}") from None
     return recipe
 
 

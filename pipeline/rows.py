@@ -7,8 +7,11 @@ they had and gain ``drop_reason``. Each column below carries one line saying wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
+
+Row = dict[str, Any]  # one row of the table: column name -> value
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,12 @@ _COLUMNS: list[Column] = [
     Column("reference_answer", pa.string(), "Gold final answer (math: LaTeX/plain; choice: letter); null for code."),
     Column("source", pa.string(), "Where the problem came from: file path or Hub dataset name, plus split."),
     Column("source_index", pa.int64(), "Row or line index of the problem inside its source (1-based for JSONL lines)."),
-    Column("test_spec", pa.string(), "Code only: JSON of the tests (stdin/stdout 'tests', or 'entry_point'+'test', "
-           "or MBPP 'test_list') and reference solutions, as verifiers.code expects; null otherwise."),
+    Column(
+        "test_spec",
+        pa.string(),
+        "Code only: JSON of the tests (stdin/stdout 'tests', or 'entry_point'+'test', "
+        "or MBPP 'test_list') and reference solutions, as verifiers.code expects; null otherwise.",
+    ),
     # -- generate ----------------------------------------------------------------------------
     Column("sample_idx", pa.int32(), "Which of the n samples for (problem_id, teacher) this trace is, 0-based."),
     Column("teacher", pa.string(), "Teacher name as written in the recipe (e.g. 'embedded:smollm2-135m')."),
@@ -40,23 +47,34 @@ _COLUMNS: list[Column] = [
     Column("n_output_tokens", pa.int32(), "Generated tokens for this sample."),
     Column("teacher_model", pa.string(), "What the engine loaded: Hub id or local folder of the teacher."),
     Column("teacher_revision", pa.string(), "Teacher weights fingerprint: Hub commit, or a hash of the local files."),
-    Column("generation_params", pa.string(), "JSON: sampling params, n, seed, prefill, prompt template hash, engine version."),
+    Column(
+        "generation_params",
+        pa.string(),
+        "JSON: sampling params, n, seed, prefill, prompt template hash, engine version.",
+    ),
     # -- verify ------------------------------------------------------------------------------
     Column("verdict", pa.bool_(), "True when the answer was verified correct against the reference."),
-    Column("verdict_reason", pa.string(), "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error'."),
+    Column(
+        "verdict_reason", pa.string(), "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error'."
+    ),
     Column("verify_ms", pa.float64(), "Wall-clock milliseconds the verifier spent on this row."),
     Column("verdict_rule", pa.bool_(), "Verdict of the rule-based checker (math-verify, letter match, tests)."),
     Column("verdict_judge", pa.bool_(), "Verdict of the LLM judge; null where the judge was not asked."),
     Column("judge_output", pa.string(), "The judge's reply (first 2,000 characters), for audit; null if not asked."),
     # -- dedup / decontaminate (rejected rows: the evidence) ---------------------------------
-    Column("duplicate_of", pa.string(), "Dedup: the kept row this one duplicates ('problem_id' or 'problem_id#sample')."),
+    Column(
+        "duplicate_of", pa.string(), "Dedup: the kept row this one duplicates ('problem_id' or 'problem_id#sample')."
+    ),
     Column("contamination_benchmark", pa.string(), "Decontaminate: benchmark the problem was found in (e.g. math500)."),
     Column("contamination_item", pa.string(), "Decontaminate: id of the benchmark item it matched."),
     Column("contamination_method", pa.string(), "Decontaminate: method that fired: exact, ngram or embedding."),
     Column("contamination_match", pa.string(), "Decontaminate: the matching text (n-gram, stripped form, or score)."),
     # -- export ------------------------------------------------------------------------------
-    Column("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])),
-           "Chat for SFT: user prompt, then assistant '<think>\\n{reasoning}\\n</think>\\n\\n{answer}'."),
+    Column(
+        "messages",
+        pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])),
+        "Chat for SFT: user prompt, then assistant '<think>\\n{reasoning}\\n</think>\\n\\n{answer}'.",
+    ),
     # -- any stage ---------------------------------------------------------------------------
     Column("drop_reason", pa.string(), "Rejected rows only: why the stage rejected the row ('reason: detail')."),
 ]
@@ -67,8 +85,17 @@ COLUMNS: dict[str, Column] = {c.name: c for c in _COLUMNS}
 STAGE_COLUMNS: dict[str, list[str]] = {
     "ingest": ["problem_id", "domain", "problem", "reference_answer", "source", "source_index", "test_spec"],
     "generate": [
-        "sample_idx", "teacher", "prompt", "reasoning", "answer_text", "finish_reason",
-        "think_closed", "n_prompt_tokens", "n_output_tokens", "teacher_model", "teacher_revision",
+        "sample_idx",
+        "teacher",
+        "prompt",
+        "reasoning",
+        "answer_text",
+        "finish_reason",
+        "think_closed",
+        "n_prompt_tokens",
+        "n_output_tokens",
+        "teacher_model",
+        "teacher_revision",
         "generation_params",
     ],
     "verify": ["verdict", "verdict_reason", "verify_ms", "verdict_rule", "verdict_judge", "judge_output"],
@@ -77,8 +104,20 @@ STAGE_COLUMNS: dict[str, list[str]] = {
 # The published dataset: messages plus the metadata a trainer filters on. The long text
 # columns (prompt, reasoning, answer_text) are inside ``messages`` and not repeated.
 EXPORT_COLUMNS = [
-    "messages", "problem_id", "domain", "problem", "reference_answer", "source", "teacher", "sample_idx",
-    "finish_reason", "n_prompt_tokens", "n_output_tokens", "verdict", "verdict_reason", "verdict_rule",
+    "messages",
+    "problem_id",
+    "domain",
+    "problem",
+    "reference_answer",
+    "source",
+    "teacher",
+    "sample_idx",
+    "finish_reason",
+    "n_prompt_tokens",
+    "n_output_tokens",
+    "verdict",
+    "verdict_reason",
+    "verdict_rule",
     "verdict_judge",
 ]
 
@@ -101,3 +140,13 @@ def to_table(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
     else:
         ordered = [c.name for c in _COLUMNS if c.name in present] + [k for k in present if k not in COLUMNS]
     return pa.Table.from_pylist([{n: r.get(n) for n in ordered} for r in rows], schema=schema_for(ordered))
+
+
+def reject(row: Row, reason: str, detail: str = "") -> Row:
+    """A copy of ``row`` marked with ``drop_reason`` ('reason' or 'reason: detail')."""
+    return {**row, "drop_reason": f"{reason}: {detail}" if detail else reason}
+
+
+def reason_key(drop_reason: str) -> str:
+    """The reason word of a ``drop_reason`` ('prompt_too_long: 3000 > 2048' -> 'prompt_too_long')."""
+    return drop_reason.split(":", 1)[0]

@@ -25,11 +25,17 @@ def _read_jsonl(path: Path) -> Iterator[RawRecord]:
             try:
                 obj = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                yield {**where, "_error": f"invalid_json: {path}:{lineno}: {exc}",
-                       "_raw": raw[:2000].decode("utf-8", "replace")}
+                yield {
+                    **where,
+                    "_error": f"invalid_json: {path}:{lineno}: {exc}",
+                    "_raw": raw[:2000].decode("utf-8", "replace"),
+                }
                 continue
             if not isinstance(obj, dict):
-                yield {**where, "_error": f"invalid_json: {path}:{lineno}: expected an object, got {type(obj).__name__}"}
+                yield {
+                    **where,
+                    "_error": f"invalid_json: {path}:{lineno}: expected an object, got {type(obj).__name__}",
+                }
                 continue
             yield {**obj, **where}
 

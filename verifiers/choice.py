@@ -57,9 +57,9 @@ def check_answer(gold: str, answer: str) -> Verdict:
     return Verdict(letter == gold_letter, "correct" if letter == gold_letter else "wrong_answer", detail)
 
 
-def check(gold: str, completion: str) -> Verdict:
+def check(reference: str, completion: str, **_context: object) -> Verdict:
     """Check a full model output (think block, then answer) against the gold letter."""
     split = split_think(completion)
     if not split.think_closed:
         return Verdict(False, "truncated", {"time_ms": 0.0})
-    return check_answer(gold, split.answer)
+    return check_answer(reference, split.answer)

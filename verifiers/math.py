@@ -1,6 +1,6 @@
 """Math answers checked with math-verify, on the final answer only, with its known traps closed.
 
-``check(gold, completion)`` takes a full model output; ``check_answer(gold, answer)`` the text
+``check(reference, completion, problem=...)`` takes a full model output; ``check_answer(gold, answer)`` the text
 after the think block. What is compared, in order:
 
 1. the last ``\\boxed{}`` / ``\\fbox{}`` of the answer part (with boxes right before it joined by
@@ -81,8 +81,7 @@ def _fast_equal(gold: str, pred: str) -> bool | None:
 @lru_cache(maxsize=4096)
 def _parse_latex(latex: str) -> tuple:
     """math-verify's parse of one LaTeX expression: (sympy value, normalized string) or (string,)."""
-    return tuple(parse("\\boxed{" + normalize(latex) + "}", extraction_config=_BOXED_CONFIG,
-                       parsing_timeout=None))
+    return tuple(parse("\\boxed{" + normalize(latex) + "}", extraction_config=_BOXED_CONFIG, parsing_timeout=None))
 
 
 def _ratio(latex: str) -> list | None:
@@ -91,8 +90,7 @@ def _ratio(latex: str) -> list | None:
     if ":" not in latex or "\\text" in latex:
         return None
     parts = top_level_split(latex, ":")
-    values = [next((v for v in _parse_latex(p) if isinstance(v, sympy.Expr)), None) if p else None
-              for p in parts]
+    values = [next((v for v in _parse_latex(p) if isinstance(v, sympy.Expr)), None) if p else None for p in parts]
     return values if len(values) > 1 and all(v is not None and not v.free_symbols for v in values) else None
 
 
@@ -106,7 +104,7 @@ def _compare_ratios(gold: str, pred: str) -> bool | None:
     if g is None and p is None:
         return None
     if g is not None and p is not None:
-        return len(g) == len(p) and all(_same(gi * p[0], pi * g[0]) for gi, pi in zip(g, p))
+        return len(g) == len(p) and all(_same(gi * p[0], pi * g[0]) for gi, pi in zip(g, p, strict=True))
     ratio, other = (g, pred) if g is not None else (p, gold)
     value = next((v for v in _parse_latex(other) if isinstance(v, sympy.Expr)), None)
     return len(ratio) == 2 and value is not None and _same(ratio[0] / ratio[1], value)
@@ -237,13 +235,14 @@ def check_answer(gold: str, answer: str, problem: str | None = None) -> Verdict:
     return Verdict(reason == "correct", reason, detail)
 
 
-def check(gold: str, completion: str, problem: str | None = None) -> Verdict:
+def check(reference: str, completion: str, *, problem: str | None = None, **_context: object) -> Verdict:
     """Check a full model output (think block, then answer) against the reference answer.
 
     Only the text after the first ``</think>`` (or ``<|end_of_thought|>``) is read; without a
-    closed think block the verdict is ``truncated``, never a guess from the reasoning.
+    closed think block the verdict is ``truncated``, never a guess from the reasoning. With
+    ``problem``, an answer that only restates an expression of it is ``restates_problem``.
     """
     split = split_think(completion)
     if not split.think_closed:
         return Verdict(False, "truncated", {"time_ms": 0.0})
-    return check_answer(gold, split.answer, problem)
+    return check_answer(reference, split.answer, problem)

@@ -32,7 +32,8 @@ _CONTINUATION_RE = re.compile(r"(.*?)(?=\$|\\\]|\\\)|\n|\s[A-Za-z]{2}|[.,;](?:\s
 
 _UPRIGHT_RE = re.compile(
     r"\\(?:text|textrm|textbf|textnormal|mathrm|mathbf|mathit|mbox|operatorname)\s*"
-    r"\{\s*(-?\d[\d,]*(?:\.\d+)?|[A-Za-z])\s*\}")
+    r"\{\s*(-?\d[\d,]*(?:\.\d+)?|[A-Za-z])\s*\}"
+)
 
 
 _PLAIN_PI_RE = re.compile(r"(?<![\\A-Za-z])pi(?![A-Za-z])")
@@ -41,12 +42,20 @@ _PLAIN_PI_RE = re.compile(r"(?<![\\A-Za-z])pi(?![A-Za-z])")
 _PLAIN_SQRT_RE = re.compile(r"\\?sqrt\s*\(([^()]*)\)")
 
 
-_UNICODE = {"π": r"\pi ", "√": r"\sqrt", "∞": r"\infty ", "°": r"^\circ", "−": "-", "×": r"\times ",
-            "·": r"\cdot ", "≤": r"\le ", "≥": r"\ge "}
+_UNICODE = {
+    "π": r"\pi ",
+    "√": r"\sqrt",
+    "∞": r"\infty ",
+    "°": r"^\circ",
+    "−": "-",
+    "×": r"\times ",
+    "·": r"\cdot ",
+    "≤": r"\le ",
+    "≥": r"\ge ",
+}
 
 
-_PLAIN_ANSWER_RE = re.compile(
-    r"(?i)answer\s*(?:is|:)?\s*[:=]?\s*\**\s*(?P<x>[^\n$\\]*?)\s*\**\s*\.?\s*(?:\n|$)")
+_PLAIN_ANSWER_RE = re.compile(r"(?i)answer\s*(?:is|:)?\s*[:=]?\s*\**\s*(?P<x>[^\n$\\]*?)\s*\**\s*\.?\s*(?:\n|$)")
 
 
 _PLAIN_MATH_RE = re.compile(r"pi|π|sqrt|√|∞")
@@ -87,14 +96,14 @@ def boxed(text: str) -> tuple[list[str], bool]:
         return [], True
     start, open_end, close = spans[-1]
     if close is None:
-        return [text[start:start + 200]], False
+        return [text[start : start + 200]], False
     last = text[open_end:close]
-    rest = text[close + 1:]
+    rest = text[close + 1 :]
     if _CONTINUES_RE.match(rest):
         last += _CONTINUATION_RE.match(rest).group(1).rstrip()
     contents = [last]
     for prev_start, prev_open, prev_close in reversed(spans[:-1]):
-        if prev_close is None or not _LIST_GAP_RE.fullmatch(text[prev_close + 1:start]):
+        if prev_close is None or not _LIST_GAP_RE.fullmatch(text[prev_close + 1 : start]):
             break
         contents.insert(0, text[prev_open:prev_close])
         start = prev_start
@@ -126,7 +135,7 @@ def extract_answer(answer: str) -> tuple[str | None, str]:
         text = ", ".join(contents)
         return (text[:200], "too_long") if len(text) > MAX_EXPR_CHARS else (text, "boxed")
     tail = answer[-MAX_TAIL_CHARS:]
-    tail = tail[tail.find("\n") + 1:] if len(answer) > MAX_TAIL_CHARS else tail  # start on a line
+    tail = tail[tail.find("\n") + 1 :] if len(answer) > MAX_TAIL_CHARS else tail  # start on a line
     plain = list(_PLAIN_ANSWER_RE.finditer(tail))
     if plain and _PLAIN_MATH_RE.search(plain[-1].group("x")):
         return plain[-1].group("x"), "plain_text"

@@ -69,11 +69,18 @@ class _Worker:
 
 
 def run_with_timeout(
-    fn: Callable[..., Any], items: Iterable[tuple], timeout_s: float, workers: int = 2
+    fn: Callable[..., Any],
+    items: Iterable[tuple],
+    timeout_s: float,
+    workers: int = 2,
+    preload: list[str] | None = None,
+    on_done: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """Call ``fn(*args)`` for every args tuple in worker processes; one Outcome per item, in order.
 
-    ``fn`` must be a module-level function (it is pickled to the workers).
+    ``fn`` must be a module-level function (it is pickled to the workers). ``preload`` names
+    modules the fork server imports once, so a worker restarted after a kill starts warm;
+    ``on_done`` is called here as each item finishes.
     """
     todo = deque(enumerate(items))
     results: dict[int, Outcome] = {}
@@ -81,7 +88,7 @@ def run_with_timeout(
         return []
     # forkserver: cheap restarts after a kill, and safe when the parent holds threads (vLLM).
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload([fn.__module__])
+    ctx.set_forkserver_preload([fn.__module__, *(preload or [])])
     idle = [_Worker(ctx, fn) for _ in range(max(1, min(workers, len(todo))))]
     busy: dict[Connection, _Worker] = {}
     try:
@@ -103,6 +110,8 @@ def run_with_timeout(
                     worker = _Worker(ctx, fn)
                 results[index] = Outcome(status, value, elapsed)
                 idle.append(worker)
+                if on_done is not None:
+                    on_done()
             now = time.monotonic()
             for conn, worker in list(busy.items()):
                 if now - worker.started >= timeout_s:
@@ -110,6 +119,8 @@ def run_with_timeout(
                     results[worker.index] = Outcome("timeout", None, (now - worker.started) * 1000)
                     worker.kill()
                     idle.append(_Worker(ctx, fn))
+                    if on_done is not None:
+                        on_done()
     finally:
         for worker in idle:
             worker.stop()

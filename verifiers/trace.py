@@ -29,12 +29,15 @@ def split_think(text: str) -> SplitTrace:
     >>> split_think("<think>\\n2+2=4\\n</think>\\n\\nThe answer is 4.")
     SplitTrace(reasoning='2+2=4', answer='The answer is 4.', think_closed=True)
     """
-    opening, closing = (THOUGHT_OPEN, THOUGHT_CLOSE) if THOUGHT_OPEN in text[:200] or (
-        THINK_CLOSE not in text and THOUGHT_CLOSE in text) else (THINK_OPEN, THINK_CLOSE)
+    opening, closing = (
+        (THOUGHT_OPEN, THOUGHT_CLOSE)
+        if THOUGHT_OPEN in text[:200] or (THINK_CLOSE not in text and THOUGHT_CLOSE in text)
+        else (THINK_OPEN, THINK_CLOSE)
+    )
     head, sep, tail = text.partition(closing)
     reasoning = head.strip()
     if reasoning.startswith(opening):
-        reasoning = reasoning[len(opening):].strip()
+        reasoning = reasoning[len(opening) :].strip()
     if not sep:
         return SplitTrace(reasoning=reasoning, answer="", think_closed=False)
     for tag in SOLUTION_TAGS:
@@ -54,3 +57,16 @@ def split_plain(text: str, finished: bool) -> SplitTrace:
     if not sep:
         return SplitTrace(reasoning="", answer=body, think_closed=True)
     return SplitTrace(reasoning=head.strip(), answer=tail.strip(), think_closed=True)
+
+
+def join_think(reasoning: str, answer: str, think_closed: bool) -> str:
+    """The model output a split trace stands for: ``split_think`` of it gives the parts back.
+
+    A trace whose think block never closed stays unclosed: no ``</think>`` the model never wrote.
+
+    >>> join_think("2+2=4", "The answer is 4.", True)
+    '<think>\\n2+2=4\\n</think>\\n\\nThe answer is 4.'
+    """
+    if not think_closed:
+        return f"{THINK_OPEN}\n{reasoning}"
+    return f"{THINK_OPEN}\n{reasoning}\n{THINK_CLOSE}\n\n{answer}"

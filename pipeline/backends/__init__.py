@@ -18,8 +18,16 @@ from pipeline.errors import UserError
 if TYPE_CHECKING:
     from pipeline.recipe import TeacherConfig
 
-__all__ = ["Request", "RequestResult", "Sample", "TeacherBackend", "collect", "load_backend", "release_backend",
-           "validate_teacher"]
+__all__ = [
+    "Request",
+    "RequestResult",
+    "Sample",
+    "TeacherBackend",
+    "collect",
+    "load_backend",
+    "release_backend",
+    "validate_teacher",
+]
 
 
 def _looks_like_path(name: str) -> bool:
@@ -62,9 +70,16 @@ def load_backend(config: "TeacherConfig", seed: int) -> TeacherBackend:
     if config.backend == "openai":
         from pipeline.backends.openai_server import OpenAIServerBackend
 
-        _LOADED[key] = OpenAIServerBackend(config.base_url, config.model, config.api_key_env, config.max_concurrency,
-                                           config.request_timeout_s, config.max_retries, config.max_model_len,
-                                           config.per_request_seed)
+        _LOADED[key] = OpenAIServerBackend(
+            config.base_url,
+            config.model,
+            config.api_key_env,
+            config.max_concurrency,
+            config.request_timeout_s,
+            config.max_retries,
+            config.max_model_len,
+            config.per_request_seed,
+        )
         return _LOADED[key]
     from pipeline.backends.vllm_offline import VLLMOfflineBackend
 

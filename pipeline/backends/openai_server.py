@@ -32,9 +32,17 @@ class ServerUnavailable(RuntimeError):
 
 
 class OpenAIServerBackend:
-    def __init__(self, base_url: str, model: str, api_key_env: str | None = None, max_concurrency: int = 64,
-                 request_timeout_s: float = 600.0, max_retries: int = 5, max_model_len: int | None = None,
-                 per_request_seed: bool = False):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = None,
+        max_concurrency: int = 64,
+        request_timeout_s: float = 600.0,
+        max_retries: int = 5,
+        max_model_len: int | None = None,
+        per_request_seed: bool = False,
+    ):
         self.base_url = base_url.rstrip("/")
         self.model_id = model
         self.max_concurrency = max_concurrency
@@ -53,8 +61,10 @@ class OpenAIServerBackend:
         self.revision = f"server:{info.get('root') or model}"
         self._max_model_len = max_model_len or info.get("max_model_len")
         if not self._max_model_len:
-            raise UserError(f"server at {self.base_url} does not report max_model_len for {model!r}; "
-                            f"set max_model_len on the teacher")
+            raise UserError(
+                f"server at {self.base_url} does not report max_model_len for {model!r}; "
+                f"set max_model_len on the teacher"
+            )
         self._can_tokenize = True
 
     def _model_info(self) -> dict:
@@ -77,22 +87,31 @@ class OpenAIServerBackend:
 
     def count_prompt_tokens(self, conversations: list[Conversation], prefill: str | None = None) -> list[int]:
         """Exact counts from the server's /tokenize (vLLM, SGLang); 0 (no pre-check) elsewhere,
-        in which case an over-long prompt comes back as a 400 and a rejected row."""
-        counts = []
+        in which case an over-long prompt comes back as a 400 and a rejected row. Requests go
+        out concurrently (``max_concurrency``): one at a time, a 100k-prompt run would spend
+        most of an hour here before generating anything."""
+        if not conversations:
+            return []
+        return asyncio.run(self._count_all(conversations, prefill))
+
+    async def _count_all(self, conversations: list[Conversation], prefill: str | None) -> list[int]:
         root = self.base_url.removesuffix("/v1")
-        with httpx.Client(headers=self._headers, timeout=60) as client:
-            for conv in conversations:
-                if not self._can_tokenize:
-                    counts.append(0)
-                    continue
-                body = {"model": self.model_id, "messages": with_prefill(conv, prefill), **chat_flags(prefill)}
-                response = client.post(f"{root}/tokenize", json=body)
-                if response.status_code != 200:
-                    self._can_tokenize = False
-                    counts.append(0)
-                else:
-                    counts.append(int(response.json()["count"]))
-        return counts
+        limit = asyncio.Semaphore(self.max_concurrency)
+        limits = httpx.Limits(max_connections=self.max_concurrency)
+        async with httpx.AsyncClient(headers=self._headers, timeout=60, limits=limits) as client:
+
+            async def one(conv: Conversation) -> int:
+                async with limit:
+                    if not self._can_tokenize:
+                        return 0
+                    body = {"model": self.model_id, "messages": with_prefill(conv, prefill), **chat_flags(prefill)}
+                    response = await client.post(f"{root}/tokenize", json=body)
+                    if response.status_code != 200:
+                        self._can_tokenize = False  # the server has no /tokenize: stop asking
+                        return 0
+                    return int(response.json()["count"])
+
+            return list(await asyncio.gather(*(one(c) for c in conversations)))
 
     def close(self) -> None:
         """Nothing to free: the server owns the engine."""
@@ -122,6 +141,7 @@ class OpenAIServerBackend:
         timeout = httpx.Timeout(self.request_timeout_s, connect=30)
         limits = httpx.Limits(max_connections=self.max_concurrency)
         async with httpx.AsyncClient(headers=self._headers, timeout=timeout, limits=limits) as client:
+
             async def one(index: int, request: Request) -> None:
                 async with limit:
                     if stop.is_set():
@@ -149,8 +169,12 @@ class OpenAIServerBackend:
         return RequestResult(n_prompt, samples[: request.n])
 
     def _body(self, request: Request, n: int) -> dict[str, Any]:
-        body = {"model": self.model_id, "messages": with_prefill(request.conversation, request.prefill), "n": n,
-                **request.sampling}
+        body = {
+            "model": self.model_id,
+            "messages": with_prefill(request.conversation, request.prefill),
+            "n": n,
+            **request.sampling,
+        }
         if self.per_request_seed:
             body["seed"] = request.seed
         if request.prefill:
@@ -173,7 +197,7 @@ class OpenAIServerBackend:
                     return {"error": f"HTTP {response.status_code}: {response.text[:300]}"}
                 problem = f"HTTP {response.status_code}"
             if attempt < self.max_retries:
-                await asyncio.sleep(min(60.0, 2 ** attempt) * (0.5 + random.random() / 2))
+                await asyncio.sleep(min(60.0, 2**attempt) * (0.5 + random.random() / 2))
         raise ServerUnavailable(f"teacher server {self.base_url}: {problem} after {self.max_retries} retries")
 
 
@@ -188,7 +212,7 @@ def _samples(data: dict, prefill: str | None) -> list[Sample]:
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         text = f"<think>\n{reasoning}\n</think>\n\n{content}" if reasoning else content
         if prefill and text.startswith(prefill):
-            text = text[len(prefill):]
+            text = text[len(prefill) :]
         out.append([text, choice.get("finish_reason") or "stop"])
     # Servers report completion tokens for the whole response: exact for one choice, split
     # by text length across several (an estimate, documented in the row schema).

@@ -6,7 +6,8 @@ import dataclasses
 import difflib
 import gc
 import os
-from importlib.metadata import PackageNotFoundError, version as _dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 from typing import Any, Iterator
 
 from pipeline.backends.base import Conversation, Request, RequestResult, Sample, chat_flags, collect, with_prefill
@@ -61,8 +62,10 @@ class VLLMOfflineBackend:
     def count_prompt_tokens(self, conversations: list[Conversation], prefill: str | None = None) -> list[int]:
         # Render to text, then encode the way vLLM does for chat prompts (the template already
         # holds any BOS), so the budget check counts exactly what the engine will see.
-        texts = [self._tokenizer.apply_chat_template(with_prefill(c, prefill), tokenize=False,
-                                                     **chat_flags(prefill)) for c in conversations]
+        texts = [
+            self._tokenizer.apply_chat_template(with_prefill(c, prefill), tokenize=False, **chat_flags(prefill))
+            for c in conversations
+        ]
         return [len(self._tokenizer.encode(t, add_special_tokens=False)) for t in texts]
 
     def close(self) -> None:
@@ -96,9 +99,12 @@ class VLLMOfflineBackend:
         prefill = requests[0].prefill
         if any(r.prefill != prefill for r in requests):
             raise ValueError("one stream() call takes one prefill (one teacher)")
-        ids = self.llm.enqueue_chat([with_prefill(r.conversation, prefill) for r in requests],
-                                    sampling_params=[self.sampling_params(r) for r in requests], use_tqdm=False,
-                                    **chat_flags(prefill))
+        ids = self.llm.enqueue_chat(
+            [with_prefill(r.conversation, prefill) for r in requests],
+            sampling_params=[self.sampling_params(r) for r in requests],
+            use_tqdm=False,
+            **chat_flags(prefill),
+        )
         # enqueue returns internal ids ("7-9f2c..."); outputs carry the external part ("7").
         index_of = {str(request_id).split("-", 1)[0]: i for i, request_id in enumerate(ids)}
         pending = set(index_of)

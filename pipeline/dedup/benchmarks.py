@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from pipeline.dedup.config import DEFAULT_BENCHMARKS
 from pipeline.errors import UserError
-
-BENCHMARK_DIR = Path(__file__).resolve().parents[2] / "data" / "benchmarks"
+from pipeline.resources import resource_dir
 
 # Bundled name -> the field holding the text a model is asked (what a contaminated training
 # row would contain). Code benchmarks: the prompt (signature + docstring / task sentence).
@@ -32,16 +32,28 @@ BUNDLED: dict[str, str] = {
 @dataclass(frozen=True)
 class BenchmarkItem:
     benchmark: str  # bundled name or Hub spec
-    item_id: str    # the benchmark's own id (``test/algebra/1.json``, ``HumanEval/0``) or row index
+    item_id: str  # the benchmark's own id (``test/algebra/1.json``, ``HumanEval/0``) or row index
     text: str
 
 
-def load_bundled(name: str, directory: Path = BENCHMARK_DIR) -> list[BenchmarkItem]:
+def benchmark_dir() -> Path:
+    """The bundled snapshots: ``data/benchmarks`` of the source tree, or of an installed
+    ``<prefix>/share/cotdistill`` (a wheel has no source tree to look in)."""
+    try:
+        return resource_dir("data/benchmarks")
+    except FileNotFoundError as exc:
+        raise UserError(f"{exc}; reinstall cotdistill, or give Hub benchmarks as DATASET:SPLIT:COLUMN") from None
+
+
+def load_bundled(name: str, directory: Path | None = None) -> list[BenchmarkItem]:
     """Items of one bundled snapshot, in file order."""
     if name not in BUNDLED:
-        raise UserError(f"unknown benchmark {name!r}; bundled: {', '.join(BUNDLED)} "
-                        "(or a Hub dataset as DATASET:SPLIT:COLUMN)")
-    path = directory / f"{name}.jsonl"
+        raise UserError(
+            f"unknown benchmark {name!r}; bundled: {', '.join(BUNDLED)} (or a Hub dataset as DATASET:SPLIT:COLUMN)"
+        )
+    path = (directory or benchmark_dir()) / f"{name}.jsonl"
+    if not path.is_file():
+        raise UserError(f"{path}: bundled benchmark file missing; reinstall cotdistill")
     field = BUNDLED[name]
     items = []
     with path.open(encoding="utf-8") as f:
@@ -57,8 +69,10 @@ def load_hub(spec: str) -> list[BenchmarkItem]:
     unless the dataset has an ``id``/``task_id``/``unique_id`` column."""
     parts = spec.split(":")
     if len(parts) not in (3, 4) or not all(parts):
-        raise UserError(f"benchmark {spec!r}: expected a bundled name ({', '.join(BUNDLED)}) or "
-                        "DATASET:SPLIT:COLUMN or DATASET:CONFIG:SPLIT:COLUMN")
+        raise UserError(
+            f"benchmark {spec!r}: expected a bundled name ({', '.join(BUNDLED)}) or "
+            "DATASET:SPLIT:COLUMN or DATASET:CONFIG:SPLIT:COLUMN"
+        )
     dataset, config, split, column = parts if len(parts) == 4 else (parts[0], None, parts[1], parts[2])
     import datasets  # heavy import, only when a Hub benchmark is asked for
 
@@ -70,10 +84,10 @@ def load_hub(spec: str) -> list[BenchmarkItem]:
         raise UserError(f"benchmark {spec}: no column {column!r} (columns: {', '.join(ds.column_names)})")
     id_col = next((c for c in ("id", "task_id", "unique_id") if c in ds.column_names), None)
     ids = [str(x) for x in ds[id_col]] if id_col else [str(i) for i in range(len(ds))]
-    return [BenchmarkItem(spec, i, t) for i, t in zip(ids, ds[column]) if isinstance(t, str) and t]
+    return [BenchmarkItem(spec, i, t) for i, t in zip(ids, ds[column], strict=True) if isinstance(t, str) and t]
 
 
-def load_benchmarks(specs: Sequence[str] = ("all",)) -> list[BenchmarkItem]:
+def load_benchmarks(specs: Sequence[str] = DEFAULT_BENCHMARKS) -> list[BenchmarkItem]:
     """Items of every spec, in the given order; ``all`` expands to every bundled snapshot."""
     names: list[str] = []
     for spec in specs:

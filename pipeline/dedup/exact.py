@@ -46,14 +46,15 @@ def exact_duplicates(texts: Sequence[str | None], key: SortKey = keep_first) -> 
     return duplicate_of_groups(labels, key)
 
 
-def exact_pair_duplicates(problems: Sequence[str | None], reasonings: Sequence[str | None],
-                          key: SortKey = keep_first) -> list[int | None]:
+def exact_pair_duplicates(
+    problems: Sequence[str | None], reasonings: Sequence[str | None], key: SortKey = keep_first
+) -> list[int | None]:
     """Duplicates of the (normalized problem, normalized reasoning) pair: the same trace twice."""
     if len(problems) != len(reasonings):
         raise ValueError(f"{len(problems)} problems but {len(reasonings)} reasonings")
     labels = [
         (0, normalize_text(p), normalize_text(r)) if p is not None and r is not None else (1, i)
-        for i, (p, r) in enumerate(zip(problems, reasonings))
+        for i, (p, r) in enumerate(zip(problems, reasonings, strict=True))
     ]
     return duplicate_of_groups(labels, key)
 
@@ -66,7 +67,9 @@ def best_trace_key(rows: Sequence[dict]) -> SortKey:
     >>> sorted(range(3), key=best_trace_key(rows))
     [2, 1, 0]
     """
+
     def key(i: int) -> tuple[bool, int]:
         row = rows[i]
         return (row.get("verdict") is not True, len(row.get("reasoning") or ""))
+
     return key

@@ -1,6 +1,7 @@
 """Near-duplicates with MinHash + LSH, vectorized with numpy over whole batches of documents.
 
-Shingles (word or character n-grams of the folded text) are hashed to 64 bits; permutation
+Shingles (word or character n-grams of the folded text) are hashed to 64 bits (the rolling
+hash of ``pipeline.dedup.rolling`` over per-word or per-byte values); permutation
 ``p`` of a shingle hash ``x`` is ``((a_p * x + b_p) mod 2**64) >> 32`` (multiply-add-shift, a
 universal family) and a document's signature is the per-permutation minimum, computed for a
 whole batch as one ``(shingles x num_perm)`` array and ``np.minimum.reduceat`` per document.
@@ -12,38 +13,24 @@ Everything is seeded: the same input gives the same clusters on every machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 import xxhash
 
-from pipeline.dedup.exact import SortKey, keep_first
+from pipeline.dedup.config import MinHashConfig
+from pipeline.dedup.exact import SortKey, duplicate_of_groups, keep_first
 from pipeline.dedup.normalize import fold, words_folded
+from pipeline.dedup.rolling import RollingHash
 
-_R = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2**64
-_R_INV = np.uint64(pow(int(_R), -1, 2**64))
 _BYTE_VALUES = np.random.default_rng(7).integers(0, 2**63, size=256, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
 
-@dataclass(frozen=True)
-class MinHashConfig:
-    num_perm: int = 128
-    threshold: float = 0.8  # used to choose bands/rows when they are not given
-    bands: int | None = None
-    rows: int | None = None
-    shingle: Literal["word", "char"] = "word"
-    shingle_size: int = 3  # problems are short: 3 words (or e.g. 5 characters)
-    seed: int = 1
-    verify: bool = False  # also require estimated Jaccard >= threshold for a candidate pair
-
-    def band_rows(self) -> tuple[int, int]:
-        """(bands, rows): as given, else those minimising FP + FN area around ``threshold``."""
-        if self.bands and self.rows:
-            if self.bands * self.rows > self.num_perm:
-                raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
-            return self.bands, self.rows
-        return optimal_band_rows(self.threshold, self.num_perm)
+def band_rows(config: MinHashConfig) -> tuple[int, int]:
+    """(bands, rows): as given, else those minimising FP + FN area around ``threshold``."""
+    if config.bands is not None and config.rows is not None:
+        return config.bands, config.rows
+    return optimal_band_rows(config.threshold, config.num_perm)
 
 
 def optimal_band_rows(threshold: float, num_perm: int) -> tuple[int, int]:
@@ -58,32 +45,6 @@ def optimal_band_rows(threshold: float, num_perm: int) -> tuple[int, int]:
             if err < best_err:
                 best, best_err = (b, r), err
     return best
-
-
-def window_hashes(values: np.ndarray, offsets: np.ndarray, length: int, whole_short: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(start positions, hashes) of every ``length``-window of ``values`` inside one document.
-
-    ``offsets`` are document boundaries into ``values``. The hash of a window is
-    ``sum(v[k] * R**k) * R**-start`` (mod 2**64): one ``cumsum`` serves every length. With
-    ``whole_short``, a document shorter than ``length`` gets one window: all of it.
-    """
-    total = len(values)
-    powers = np.cumprod(np.full(total + 1, _R, dtype=np.uint64)) * _R_INV
-    inv_powers = np.cumprod(np.full(total + 1, _R_INV, dtype=np.uint64)) * _R
-    prefix = np.zeros(total + 1, dtype=np.uint64)
-    np.cumsum(values * powers[:total], out=prefix[1:])
-    doc_end = np.repeat(offsets[1:], np.diff(offsets))
-    ends = np.arange(total) + length
-    if whole_short:
-        doc_start = np.repeat(offsets[:-1], np.diff(offsets))
-        short = doc_end - doc_start < length
-        ends = np.where(short, doc_end, ends)
-        keep = (ends <= doc_end) & (~short | (np.arange(total) == doc_start))
-    else:
-        keep = ends <= doc_end
-    starts = np.flatnonzero(keep)
-    return starts, (prefix[ends[starts]] - prefix[starts]) * inv_powers[starts]
 
 
 def shingle_hashes(texts: Sequence[str | None], config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -102,12 +63,13 @@ def shingle_hashes(texts: Sequence[str | None], config: MinHashConfig) -> tuple[
         lengths = [len(e) for e in encoded]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    starts, hashes = window_hashes(values, offsets, config.shingle_size, whole_short=True)
+    starts, hashes = RollingHash(values, offsets).windows(config.shingle_size, whole_short=True)
     return hashes, np.searchsorted(starts, offsets)
 
 
-def signatures(texts: Sequence[str | None], config: MinHashConfig = MinHashConfig(),
-               batch_shingles: int = 1 << 15) -> np.ndarray:
+def signatures(
+    texts: Sequence[str | None], config: MinHashConfig = MinHashConfig(), batch_shingles: int = 1 << 15
+) -> np.ndarray:
     """``(len(texts), num_perm)`` uint32 MinHash signatures; an empty text gets all ``2**32-1``."""
     rng = np.random.default_rng(config.seed)
     a = rng.integers(0, 2**63, size=config.num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
@@ -121,7 +83,7 @@ def signatures(texts: Sequence[str | None], config: MinHashConfig = MinHashConfi
         stop = int(np.searchsorted(offsets[nonempty + 1], lo + batch_shingles, side="right"))
         stop = max(stop, start + 1)
         docs = nonempty[start:stop]
-        block = hashes[lo:offsets[docs[-1] + 1], None] * a + b  # wraps mod 2**64 by design
+        block = hashes[lo : offsets[docs[-1] + 1], None] * a + b  # wraps mod 2**64 by design
         sig[docs] = np.minimum.reduceat((block >> np.uint64(32)).astype(np.uint32), offsets[docs] - lo, axis=0)
         start = stop
     return sig
@@ -129,11 +91,12 @@ def signatures(texts: Sequence[str | None], config: MinHashConfig = MinHashConfi
 
 def lsh_clusters(sig: np.ndarray, config: MinHashConfig = MinHashConfig()) -> np.ndarray:
     """Cluster label per document (the smallest index in its cluster); empty texts stay alone."""
-    bands, rows = config.band_rows()
+    bands, rows = band_rows(config)
     n = len(sig)
     parent = np.arange(n)
     empty = (sig == np.iinfo(np.uint32).max).all(axis=1)
-    mult = np.random.default_rng(config.seed + 1).integers(0, 2**63, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    rng = np.random.default_rng(config.seed + 1)
+    mult = rng.integers(0, 2**63, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -142,7 +105,7 @@ def lsh_clusters(sig: np.ndarray, config: MinHashConfig = MinHashConfig()) -> np
         return i
 
     for band in range(bands):
-        keys = (sig[:, band * rows:(band + 1) * rows].astype(np.uint64) * mult).sum(axis=1)
+        keys = (sig[:, band * rows : (band + 1) * rows].astype(np.uint64) * mult).sum(axis=1)
         order = np.argsort(keys, kind="stable")
         same = np.flatnonzero(keys[order][1:] == keys[order][:-1])  # order[k+1] joins order[k]
         for k in same:
@@ -157,12 +120,11 @@ def lsh_clusters(sig: np.ndarray, config: MinHashConfig = MinHashConfig()) -> np
     return np.array([find(i) for i in range(n)])
 
 
-def near_duplicates(texts: Sequence[str | None], config: MinHashConfig = MinHashConfig(),
-                    key: SortKey = keep_first) -> list[int | None]:
+def near_duplicates(
+    texts: Sequence[str | None], config: MinHashConfig = MinHashConfig(), key: SortKey = keep_first
+) -> list[int | None]:
     """Per row, the index of the kept member of its near-duplicate cluster (``None``: kept).
 
     The kept member is the one with the lowest ``(key(i), i)``, e.g. ``best_trace_key(rows)``.
     """
-    from pipeline.dedup.exact import duplicate_of_groups
-
     return duplicate_of_groups(lsh_clusters(signatures(texts, config), config).tolist(), key)

@@ -19,9 +19,7 @@ import re
 # LaTeX spacing / sizing commands and math delimiters change how a formula looks, not what it
 # says: ``\,`` ``\!`` ``\;`` ``\:`` ``\ `` ``\quad``, ``\left(``/``\right)`` (the bracket
 # stays), ``$``, ``\$``, ``\(`` ``\)`` ``\[`` ``\]``. ``\leftarrow`` is kept (word boundary).
-_LATEX_NOISE = re.compile(
-    r"\\(?:[,!;: ()\[\]$]|(?:quad|qquad|left|right|displaystyle|textstyle|limits)\b)|\$"
-)
+_LATEX_NOISE = re.compile(r"\\(?:[,!;: ()\[\]$]|(?:quad|qquad|left|right|displaystyle|textstyle|limits)\b)|\$")
 # ``\dfrac`` and ``\tfrac`` are display variants of ``\frac``.
 _FRAC = re.compile(r"\\[dt]frac\b")
 # Spaces next to punctuation or operators carry no meaning: ``x + 1`` and ``x+1`` are one text.

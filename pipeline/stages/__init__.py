@@ -6,34 +6,42 @@ the parts of the active stage before it.
 
 from __future__ import annotations
 
+import importlib
+
 from pipeline.errors import UserError
 from pipeline.recipe import Recipe
 from pipeline.stage import Stage
 
 STAGE_ORDER = ("ingest", "decontaminate", "generate", "verify", "dedup", "export")
 OPTIONAL_STAGES = ("decontaminate", "dedup")
+# Stage name -> "module:class"; imported on use, so `distill status` never loads vLLM.
+_REGISTRY = {
+    "ingest": "pipeline.stages.ingest:IngestStage",
+    "decontaminate": "pipeline.stages.decontaminate:DecontaminateStage",
+    "generate": "pipeline.stages.generate:GenerateStage",
+    "verify": "pipeline.stages.verify:VerifyStage",
+    "dedup": "pipeline.stages.dedup:DedupStage",
+    "export": "pipeline.stages.export:ExportStage",
+}
 
 
 def active_stages(recipe: Recipe) -> list[str]:
     return [s for s in STAGE_ORDER if s not in OPTIONAL_STAGES or getattr(recipe, s) is not None]
 
 
-def build_stage(name: str, recipe: Recipe) -> Stage:
-    from pipeline.stages.decontaminate import DecontaminateStage
-    from pipeline.stages.dedup import DedupStage
-    from pipeline.stages.export import ExportStage
-    from pipeline.stages.generate import GenerateStage
-    from pipeline.stages.ingest import IngestStage
-    from pipeline.stages.verify import VerifyStage
-
-    registry = {"ingest": IngestStage, "decontaminate": DecontaminateStage, "generate": GenerateStage,
-                "verify": VerifyStage, "dedup": DedupStage, "export": ExportStage}
-    if name not in registry:
+def stage_class(name: str) -> type[Stage]:
+    if name not in _REGISTRY:
         raise UserError(f"unknown stage {name!r} (available: {', '.join(STAGE_ORDER)})")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build_stage(name: str, recipe: Recipe) -> Stage:
+    cls = stage_class(name)
     active = active_stages(recipe)
     if name not in active:
         raise UserError(f"stage {name!r} is off in this recipe: add a '{name}:' section to turn it on")
-    stage = registry[name](recipe)
+    stage = cls(recipe)
     position = active.index(name)
     stage.input_stage = active[position - 1] if position else None
     return stage

@@ -10,31 +10,30 @@ from __future__ import annotations
 from collections import Counter
 
 from pipeline.recipe import Recipe
-from pipeline.stage import PartContext, Row, Stage
+from pipeline.rows import Row
+from pipeline.stage import PartContext, Stage
 
 
 class DecontaminateStage(Stage):
     name = "decontaminate"
-    input_stage = "ingest"
+    input_stage = "ingest"  # the usual one; the registry sets the actual one
     adds_columns: list[str] = []
+    unit_in, unit_out = "problems", "problems"
 
     def __init__(self, recipe: Recipe):
-        from pipeline.dedup import DecontamConfig
-
-        cfg = recipe.decontaminate
-        self.config = DecontamConfig(methods=tuple(cfg.methods), ngram=cfg.ngram,
-                                     embedding_threshold=cfg.embedding_threshold)
-        self.benchmarks = cfg.benchmarks
+        self.config = recipe.decontaminate.config
+        self.benchmarks = recipe.decontaminate.benchmarks
         self.index = None
 
     def setup(self) -> None:
-        from pipeline.dedup import BenchmarkIndex, load_benchmarks
+        from pipeline.dedup.benchmarks import load_benchmarks
+        from pipeline.dedup.decontam import BenchmarkIndex
 
         self.items = load_benchmarks(self.benchmarks)
         self.index = BenchmarkIndex(self.items, self.config)
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
-        from pipeline.dedup.standalone import find_contamination
+        from pipeline.dedup.find import find_contamination
 
         evidence, per_bench = find_contamination([r["problem"] for r in rows], self.items, self.config, self.index)
         for bench, counts in per_bench.items():

@@ -1,8 +1,8 @@
 """dedup: drop identical traces and near-duplicate problems, after verify.
 
-Duplicates are found over the whole run, not one part: every worker reads the few columns it
-needs from all verify parts (deterministic, so shards agree without talking), then writes its
-own parts. The kept member of a group is the best trace (verified first, then the shortest
+Duplicates are found over the whole run, not one part, so this is a barrier stage: executors
+run it once, after every verify part exists. It reads the few columns it needs from all of
+them, then writes every dedup part. The kept member of a group is the best trace (verified first, then the shortest
 reasoning); each dropped row names it in ``duplicate_of``.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.errors import UserError
 from pipeline.recipe import Recipe
-from pipeline.stage import PartContext, Row, Stage
+from pipeline.rows import Row
+from pipeline.stage import PartContext, Stage
 from pipeline.store import StageStore
 
 NEEDED = ["problem_id", "sample_idx", "teacher", "problem", "reasoning", "verdict"]
@@ -23,38 +23,42 @@ NEEDED = ["problem_id", "sample_idx", "teacher", "problem", "reasoning", "verdic
 
 class DedupStage(Stage):
     name = "dedup"
-    input_stage = "verify"
+    input_stage = "verify"  # the usual one; the registry sets the actual one
     adds_columns: list[str] = []
+    unit_in, unit_out = "traces", "traces"
+    barrier = True  # duplicates are found across the whole run, not within one part
 
     def __init__(self, recipe: Recipe):
-        from pipeline.dedup import MinHashConfig
-
-        cfg = recipe.dedup
-        self.cfg = cfg
-        self.config = MinHashConfig(num_perm=cfg.num_perm, threshold=cfg.threshold, bands=cfg.bands, rows=cfg.rows,
-                                    shingle=cfg.shingle, shingle_size=cfg.shingle_size)
+        self.cfg = recipe.dedup
+        self.config = recipe.dedup.config
         self.decisions: dict[tuple[int, int], dict[str, str]] = {}  # (part, row) -> evidence
 
     def before_parts(self, run_dir: Path, parts: list[PartContext]) -> None:
-        from pipeline.dedup import best_trace_key, keep_first
-        from pipeline.dedup.standalone import find_duplicates
+        from pipeline.dedup.exact import best_trace_key, keep_first
+        from pipeline.dedup.find import find_duplicates
 
         store = StageStore(run_dir, self.input_stage)
-        total = self.total_parts(run_dir)
-        done = store.done_parts()
-        if total is None or len(done) < total:
-            raise UserError(f"dedup compares the whole run: all {total} {self.input_stage} parts must be done "
-                            f"first ({len(done)} are)")
+        done = store.done_parts()  # all of them: the executor runs a barrier stage after the whole step
         where, rows = [], []
+        reading = self.progress.task(f"dedup: reading {self.input_stage} parts", len(done), "parts")
         for index in done:
             table = pq.read_table(store.part_path(index), columns=NEEDED)
             for position, row in enumerate(table.to_pylist()):
                 where.append((index, position))
                 rows.append(row)
+            reading.advance()
+        reading.finish()
+        self.progress.note(f"dedup: comparing {len(rows):,} traces (exact, then MinHash near duplicates)")
         ids = [f"{r['problem_id']}#{r['teacher']}#{r['sample_idx']}" for r in rows]
         key = best_trace_key(rows) if self.cfg.keep == "best_trace" else keep_first
-        evidence = find_duplicates([r["problem"] for r in rows], [r["reasoning"] for r in rows], ids,
-                                   near=self.cfg.near, config=self.config, key=key)
+        evidence = find_duplicates(
+            [r["problem"] for r in rows],
+            [r["reasoning"] for r in rows],
+            ids,
+            near=self.cfg.near,
+            config=self.config,
+            key=key,
+        )
         self.decisions = {where[i]: e for i, e in evidence.items()}
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:

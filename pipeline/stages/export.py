@@ -10,26 +10,24 @@ from __future__ import annotations
 from collections import Counter
 
 from pipeline.recipe import Recipe
-from pipeline.rows import EXPORT_COLUMNS
-from pipeline.stage import PartContext, Row, Stage, reject
-
-
-def assistant_message(reasoning: str, answer: str) -> str:
-    return f"<think>\n{reasoning}\n</think>\n\n{answer}"
+from pipeline.rows import EXPORT_COLUMNS, Row, reject
+from pipeline.stage import PartContext, Stage
+from verifiers.trace import join_think
 
 
 def to_sft_row(row: Row) -> Row:
-    messages = [
-        {"role": "user", "content": row["prompt"]},
-        {"role": "assistant", "content": assistant_message(row["reasoning"], row["answer_text"])},
-    ]
+    # A truncated trace (exported with include: all) keeps its open think block: no closing tag
+    # the teacher never wrote.
+    assistant = join_think(row["reasoning"], row["answer_text"], row["think_closed"])
+    messages = [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": assistant}]
     return {"messages": messages, **{c: row[c] for c in EXPORT_COLUMNS if c != "messages"}}
 
 
 class ExportStage(Stage):
     name = "export"
-    input_stage = "verify"
+    input_stage = "verify"  # the usual one; the registry sets the actual one
     adds_columns = EXPORT_COLUMNS
+    unit_in, unit_out = "traces", "rows"
 
     def __init__(self, recipe: Recipe):
         self.cfg = recipe.export

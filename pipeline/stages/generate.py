@@ -18,8 +18,8 @@ from pipeline.backends import Request, TeacherBackend, check_engine_args, load_b
 from pipeline.errors import UserError
 from pipeline.prompts import load_template, render, template_hash
 from pipeline.recipe import Recipe, TeacherConfig
-from pipeline.rows import STAGE_COLUMNS
-from pipeline.stage import PartContext, Row, Stage, reject
+from pipeline.rows import STAGE_COLUMNS, Row, reject
+from pipeline.stage import PartContext, Stage
 from verifiers.trace import split_plain, split_think
 
 
@@ -31,8 +31,15 @@ def request_seed(seed: int, problem_id: str) -> int:
 
 class GenerateStage(Stage):
     name = "generate"
-    input_stage = "ingest"
+    input_stage = "ingest"  # the usual one; the registry sets the actual one
     adds_columns = STAGE_COLUMNS["generate"]
+    unit_in, unit_out = "problems", "traces"
+    data_parallel = True
+    show_rows_progress = False  # one bar per teacher instead: requests, tokens/s, ETA
+
+    @classmethod
+    def devices_per_worker(cls, recipe: Recipe) -> int:
+        return max(int(t.engine.get("tensor_parallel_size", 1)) for t in recipe.generate.teachers)
 
     def __init__(self, recipe: Recipe, backends: dict[str, TeacherBackend] | None = None):
         self.recipe = recipe
@@ -49,8 +56,10 @@ class GenerateStage(Stage):
             self.backends[teacher.name] = load_backend(teacher, self.recipe.seed)
         backend = self.backends[teacher.name]
         if self.cfg.sampling.max_tokens >= backend.max_model_len:
-            raise UserError(f"generate.sampling.max_tokens ({self.cfg.sampling.max_tokens}) must be below "
-                            f"the max_model_len ({backend.max_model_len}) of teacher {teacher.name!r}")
+            raise UserError(
+                f"generate.sampling.max_tokens ({self.cfg.sampling.max_tokens}) must be below "
+                f"the max_model_len ({backend.max_model_len}) of teacher {teacher.name!r}"
+            )
         return backend
 
     def before_parts(self, run_dir: Path, parts: list[PartContext]) -> None:
@@ -63,8 +72,12 @@ class GenerateStage(Stage):
     def _generate(self, jobs: list[tuple[PartContext, list[Row]]]) -> None:
         saved = {part.index: {(r["problem_id"], r["teacher"]) for r in part.checkpoint_rows()} for part, _ in jobs}
         for position, teacher in enumerate(self.cfg.teachers):
-            todo = [(part, row) for part, rows in jobs for row in rows
-                    if (row["problem_id"], teacher.name) not in saved[part.index]]
+            todo = [
+                (part, row)
+                for part, rows in jobs
+                for row in rows
+                if (row["problem_id"], teacher.name) not in saved[part.index]
+            ]
             if not todo:
                 continue
             backend = self._backend(teacher)
@@ -73,35 +86,59 @@ class GenerateStage(Stage):
                 release_backend(backend)
                 del self.backends[teacher.name]
 
-    def _run_teacher(self, teacher: TeacherConfig, backend: TeacherBackend, todo: list[tuple[PartContext, Row]]) -> None:
-        conversations = [[{"role": "user", "content": render(self.template, problem=row["problem"])}]
-                         for _, row in todo]
+    def _run_teacher(
+        self, teacher: TeacherConfig, backend: TeacherBackend, todo: list[tuple[PartContext, Row]]
+    ) -> None:
+        conversations = [
+            [{"role": "user", "content": render(self.template, problem=row["problem"])}] for _, row in todo
+        ]
         budget = backend.max_model_len - self.cfg.sampling.max_tokens
         provenance = self._provenance(teacher, backend)
         buffers: dict[int, list[Row]] = defaultdict(list)
         parts = {part.index: part for part, _ in todo}
         accepted = []
-        for (part, row), conv, n_tokens in zip(todo, conversations, backend.count_prompt_tokens(conversations, teacher.prefill)):
-            base = {**row, **provenance, "teacher": teacher.name, "prompt": conv[-1]["content"], "n_prompt_tokens": n_tokens}
+        for (part, row), conv, n_tokens in zip(
+            todo, conversations, backend.count_prompt_tokens(conversations, teacher.prefill), strict=True
+        ):
+            base = {
+                **row,
+                **provenance,
+                "teacher": teacher.name,
+                "prompt": conv[-1]["content"],
+                "n_prompt_tokens": n_tokens,
+            }
             if n_tokens > budget:
-                buffers[part.index].append(reject(base, "prompt_too_long", f"{n_tokens} prompt tokens > {budget} "
-                                                  f"(max_model_len {backend.max_model_len} - max_tokens {self.cfg.sampling.max_tokens})"))
+                buffers[part.index].append(
+                    reject(
+                        base,
+                        "prompt_too_long",
+                        f"{n_tokens} prompt tokens > {budget} "
+                        f"(max_model_len {backend.max_model_len} - max_tokens {self.cfg.sampling.max_tokens})",
+                    )
+                )
             else:
                 accepted.append((part, base, conv))
-        requests = [Request(conv, self.cfg.n, request_seed(self.recipe.seed, base["problem_id"]), self.sampling,
-                            teacher.prefill) for _, base, conv in accepted]
+        requests = [
+            Request(
+                conv, self.cfg.n, request_seed(self.recipe.seed, base["problem_id"]), self.sampling, teacher.prefill
+            )
+            for _, base, conv in accepted
+        ]
         since_flush = 0
+        task = self.progress.task(f"generate {teacher.name}", len(requests), "requests", amount_unit="tokens")
         for index, result in backend.stream(requests):
             part, base, _ = accepted[index]
             if result.error:
                 buffers[part.index].append(reject(base, "request_failed", result.error))
             else:
                 buffers[part.index].extend(self._sample_rows(base, result, teacher))
+            task.advance(1, amount=sum(s.n_output_tokens for s in result.samples))
             since_flush += 1
             if since_flush >= self.cfg.checkpoint_every:
                 self._flush(buffers, parts)
                 since_flush = 0
         self._flush(buffers, parts)
+        task.finish()
 
     @staticmethod
     def _flush(buffers: dict[int, list[Row]], parts: dict[int, PartContext]) -> None:
@@ -110,11 +147,21 @@ class GenerateStage(Stage):
         buffers.clear()
 
     def _provenance(self, teacher: TeacherConfig, backend: TeacherBackend) -> Row:
-        params = {"sampling": self.sampling, "n": self.cfg.n, "seed": self.recipe.seed, "prefill": teacher.prefill,
-                  "prompt_template": self.cfg.prompt_template, "prompt_template_hash": template_hash(self.template),
-                  "reasoning_format": teacher.reasoning_format, "engine": backend.engine_version}
-        return {"teacher_model": backend.model_id, "teacher_revision": backend.revision,
-                "generation_params": json.dumps(params, sort_keys=True)}
+        params = {
+            "sampling": self.sampling,
+            "n": self.cfg.n,
+            "seed": self.recipe.seed,
+            "prefill": teacher.prefill,
+            "prompt_template": self.cfg.prompt_template,
+            "prompt_template_hash": template_hash(self.template),
+            "reasoning_format": teacher.reasoning_format,
+            "engine": backend.engine_version,
+        }
+        return {
+            "teacher_model": backend.model_id,
+            "teacher_revision": backend.revision,
+            "generation_params": json.dumps(params, sort_keys=True),
+        }
 
     @staticmethod
     def _sample_rows(base: Row, result, teacher: TeacherConfig) -> list[Row]:
@@ -125,9 +172,18 @@ class GenerateStage(Stage):
                 split = split_think(text)
             else:
                 split = split_plain(text, finished=sample.finish_reason == "stop")
-            rows.append({**base, "sample_idx": idx, "reasoning": split.reasoning, "answer_text": split.answer,
-                         "finish_reason": sample.finish_reason, "think_closed": split.think_closed,
-                         "n_prompt_tokens": result.n_prompt_tokens, "n_output_tokens": sample.n_output_tokens})
+            rows.append(
+                {
+                    **base,
+                    "sample_idx": idx,
+                    "reasoning": split.reasoning,
+                    "answer_text": split.answer,
+                    "finish_reason": sample.finish_reason,
+                    "think_closed": split.think_closed,
+                    "n_prompt_tokens": result.n_prompt_tokens,
+                    "n_output_tokens": sample.n_output_tokens,
+                }
+            )
         return rows
 
     def _merge(self, rows: list[Row], saved: list[Row], stats: Counter) -> tuple[list[Row], list[Row]]:

@@ -14,9 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.recipe import Recipe, SourceConfig
-from pipeline.rows import STAGE_COLUMNS
+from pipeline.rows import STAGE_COLUMNS, Row, reject
 from pipeline.sources import read_source
-from pipeline.stage import PartContext, Row, Stage, reject
+from pipeline.stage import PartContext, Stage
 from pipeline.store import StageStore
 from verifiers.choice import LETTERS
 
@@ -29,8 +29,19 @@ def _text(value: object) -> str | None:
 
 
 # Fields of a code problem that verifiers.code reads (tests and reference solutions).
-TEST_SPEC_KEYS = ("tests", "entry_point", "test", "test_list", "test_setup_code", "test_imports",
-                  "solutions", "canonical_solution", "code", "prompt", "time_limit_s")
+TEST_SPEC_KEYS = (
+    "tests",
+    "entry_point",
+    "test",
+    "test_list",
+    "test_setup_code",
+    "test_imports",
+    "solutions",
+    "canonical_solution",
+    "code",
+    "prompt",
+    "time_limit_s",
+)
 
 
 def _with_options(raw: dict, problem: str, answer: str | None) -> tuple[str, str | None]:
@@ -39,7 +50,7 @@ def _with_options(raw: dict, problem: str, answer: str | None) -> tuple[str, str
     if isinstance(options, dict):  # e.g. {"label": [...], "text": [...]}
         options = options.get("text")
     if isinstance(options, list) and options and not re.search(r"(?m)^\(?A[\).:]", problem):
-        problem += "\n\n" + "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options[:len(LETTERS)]))
+        problem += "\n\n" + "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options[: len(LETTERS)]))
     if answer is not None and answer.isdigit() and isinstance(options, list) and int(answer) < len(options):
         answer = LETTERS[int(answer)]
     return problem, answer
@@ -62,8 +73,8 @@ def _problem_id(raw: dict, src: SourceConfig) -> str | None:
 
 class IngestStage(Stage):
     name = "ingest"
-    input_stage = None
     adds_columns = STAGE_COLUMNS["ingest"]
+    unit_in, unit_out = "records", "problems"
 
     def __init__(self, recipe: Recipe):
         self.cfg = recipe.ingest
@@ -90,8 +101,11 @@ class IngestStage(Stage):
         plan = store.read_plan()
         if plan is None:
             total = len(self._load())
-            plan = {"num_parts": max(1, -(-total // self.cfg.rows_per_part)), "num_records": total,
-                    "rows_per_part": self.cfg.rows_per_part}
+            plan = {
+                "num_parts": max(1, -(-total // self.cfg.rows_per_part)),
+                "num_records": total,
+                "rows_per_part": self.cfg.rows_per_part,
+            }
             store.write_plan(plan)
         return list(range(plan["num_parts"]))
 
@@ -102,9 +116,14 @@ class IngestStage(Stage):
     def input_columns(self, run_dir: Path, index: int) -> list[str]:
         return []
 
+    def input_rows(self, run_dir: Path, index: int) -> int | None:
+        plan = StageStore(run_dir, self.name).read_plan()
+        size = plan["rows_per_part"]
+        return max(0, min(size, plan["num_records"] - index * size))
+
     def read_input(self, run_dir: Path, index: int) -> tuple[list[Row], list[str]]:
         size = self.cfg.rows_per_part
-        return [dict(rec, _source_no=no) for no, rec in self._load()[index * size:(index + 1) * size]], []
+        return [dict(rec, _source_no=no) for no, rec in self._load()[index * size : (index + 1) * size]], []
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
         kept, rejected = [], []

@@ -1,11 +1,12 @@
 """verify: a verdict on every row (``verdict``, ``verdict_reason``, ``verify_ms`` ...).
 
-Rule checkers by domain: math (math-verify), choice (letters), code (tests in the sandbox);
-each runs in worker processes with a hard per-row wall-clock limit, so a pathological answer
-costs a ``timeout`` verdict, never the batch. An optional LLM judge gives a second opinion and
-``verify.policy`` combines the two. Rows are kept here (export decides what enters the dataset);
-only code problems whose tests fail their own reference solution are rejected
-(``invalid_tests``, with ``--validate-tests``).
+Every row goes to its domain's checker from the ``verifiers`` registry (math-verify, choice
+letters, code tests in the sandbox) with the same call a reward function would make:
+``check(reference, completion, problem=...)``. Checks run in worker processes with a hard
+per-row wall-clock limit, so a pathological answer costs a ``timeout`` verdict, never the batch.
+An optional LLM judge gives a second opinion and ``verify.policy`` combines the two. Rows are
+kept here (export decides what enters the dataset); only code problems whose tests fail their
+own reference solution are rejected (``invalid_tests``, with ``--validate-tests``).
 """
 
 from __future__ import annotations
@@ -14,23 +15,20 @@ import json
 import os
 from collections import Counter
 
-from pipeline.judge import Judge
 from pipeline.recipe import Recipe
-from pipeline.rows import STAGE_COLUMNS
-from pipeline.stage import PartContext, Row, Stage, reject
-from verifiers import choice, math
+from pipeline.rows import STAGE_COLUMNS, Row, reject
+from pipeline.stage import PartContext, Stage
+from pipeline.stages.judge import Judge
+from verifiers import get_checker
 from verifiers.batch import check_all
 from verifiers.pool import run_with_timeout
+from verifiers.trace import join_think
 
 # Rule failures where a second opinion can change the outcome: an answer exists but the rule
 # did not accept it. A truncated trace or a code failure stays a failure.
 JUDGEABLE_FAILURES = {"wrong_answer", "no_answer", "timeout", "error"}
-
-
-def _check_code(spec_json: str, answer: str):
-    from verifiers import code
-
-    return code.check(json.loads(spec_json), answer)
+# The column holding each domain's reference (the test spec for code, else the gold answer).
+REFERENCE_COLUMN = {"math": "reference_answer", "choice": "reference_answer", "code": "test_spec"}
 
 
 def _validate_code_tests(spec_json: str):
@@ -42,8 +40,9 @@ def _validate_code_tests(spec_json: str):
 
 class VerifyStage(Stage):
     name = "verify"
-    input_stage = "generate"
+    input_stage = "generate"  # the usual one; the registry sets the actual one
     adds_columns = STAGE_COLUMNS["verify"]
+    unit_in, unit_out = "traces", "traces"
 
     def __init__(self, recipe: Recipe, judge: Judge | None = None):
         self.cfg = recipe.verify
@@ -77,28 +76,34 @@ class VerifyStage(Stage):
         groups: dict[str, list[Row]] = {}
         for row in rows:
             row.update(verdict_judge=None, judge_output=None)
-            if not row["think_closed"]:
-                row.update(verdict_rule=False, verdict_reason="truncated", verify_ms=0.0)
-            else:
-                groups.setdefault(row["domain"], []).append(row)
-        checkers = {  # checker, the row columns it takes, its time limit
-            "math": (math.check_answer, ("reference_answer", "answer_text", "problem"), self.cfg.timeout_s),
-            "choice": (choice.check_answer, ("reference_answer", "answer_text"), self.cfg.timeout_s),
-            "code": (_check_code, ("test_spec", "answer_text"), self.cfg.code_timeout_s),
-        }
+            groups.setdefault(row["domain"], []).append(row)
         for domain, group in groups.items():
-            fn, columns, timeout_s = checkers[domain]
-            verdicts = check_all(fn, [tuple(r[c] for c in columns) for r in group],
-                                 timeout_s=timeout_s, workers=self.cfg.workers)
-            for row, verdict in zip(group, verdicts):
-                row.update(verdict_rule=verdict.ok, verdict_reason=verdict.reason,
-                           verify_ms=verdict.detail.get("wall_ms", verdict.detail.get("time_ms", 0.0)))
+            items = [
+                (
+                    row[REFERENCE_COLUMN[domain]],
+                    join_think(row["reasoning"], row["answer_text"], row["think_closed"]),
+                    {"problem": row["problem"]},
+                )
+                for row in group
+            ]
+            timeout_s = self.cfg.code_timeout_s if domain == "code" else self.cfg.timeout_s
+            on_done = self.task.advance if self.task is not None else None
+            verdicts = check_all(
+                get_checker(domain), items, timeout_s=timeout_s, workers=self.cfg.workers, on_done=on_done
+            )
+            for row, verdict in zip(group, verdicts, strict=True):
+                row.update(verdict_rule=verdict.ok, verdict_reason=verdict.reason, verify_ms=verdict.detail["time_ms"])
 
     def _judge_verdicts(self, rows: list[Row], stats: Counter) -> None:
         ask_all = self.cfg.policy == "both" or self.cfg.judge_all_rows
-        asked = [r for r in rows if r["domain"] != "code" and r["think_closed"]
-                 and (ask_all or (not r["verdict_rule"] and r["verdict_reason"] in JUDGEABLE_FAILURES))]
-        for row, (judgement, reply) in zip(asked, self.judge.ask(asked)):
+        asked = [
+            r
+            for r in rows
+            if r["domain"] != "code"
+            and r["think_closed"]
+            and (ask_all or (not r["verdict_rule"] and r["verdict_reason"] in JUDGEABLE_FAILURES))
+        ]
+        for row, (judgement, reply) in zip(asked, self.judge.ask(asked), strict=True):
             row.update(verdict_judge=judgement, judge_output=reply)
             stats["judge_asked"] += 1
             if judgement is not None and judgement != row["verdict_rule"]:
@@ -115,10 +120,14 @@ class VerifyStage(Stage):
         """Validate each code problem's tests once (reference solutions in the sandbox); rewrite
         row specs to the tests the reference passes; return {problem_id: why invalid}."""
         specs = {r["problem_id"]: r["test_spec"] for r in rows if r["domain"] == "code"}
-        outcomes = run_with_timeout(_validate_code_tests, [(spec,) for spec in specs.values()],
-                                    timeout_s=self.cfg.code_timeout_s, workers=self.cfg.workers or os.cpu_count() or 1)
+        outcomes = run_with_timeout(
+            _validate_code_tests,
+            [(spec,) for spec in specs.values()],
+            timeout_s=self.cfg.code_timeout_s,
+            workers=self.cfg.workers or os.cpu_count() or 1,
+        )
         invalid, valid = {}, {}
-        for pid, outcome in zip(specs, outcomes):
+        for pid, outcome in zip(specs, outcomes, strict=True):
             if outcome.status != "ok":
                 invalid[pid] = f"test validation {outcome.status}: {outcome.value or ''}".strip()
                 continue

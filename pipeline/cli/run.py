@@ -1,0 +1,202 @@
+"""`distill run` and one command per stage: load the recipe, hand a job to an executor, print the funnel."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from pipeline.cli.common import (
+    DpOpt,
+    ExecutorOpt,
+    ForceOpt,
+    NumShardsOpt,
+    QuietOpt,
+    RecipeArg,
+    RunDirOpt,
+    ShardOpt,
+    fail,
+    print_error,
+)
+from pipeline.errors import RunFailed, UserError
+
+log = logging.getLogger(__name__)
+
+
+def unfinished(run_dir: Path, stages: list[str], shard: int, num_shards: int) -> list[str]:
+    """What the user asked for that is not done: this shard's parts of ``stages``."""
+    from pipeline.runner import owns
+    from pipeline.store import StageStore
+
+    plan = StageStore(run_dir, "ingest").read_plan()
+    if plan is None:
+        return ["ingest has not run"]
+    mine = [i for i in range(plan["num_parts"]) if owns(i, shard, num_shards)]
+    out = []
+    for name in stages:
+        missing = [i for i in mine if not StageStore(run_dir, name).is_done(i)]
+        if missing:
+            out.append(f"{name}: {len(missing)} of {len(mine)} parts not done")
+    return out
+
+
+def run_job(
+    stages: list[str],
+    recipe_path: Path,
+    run_dir: Optional[Path],
+    shard: int,
+    num_shards: int,
+    force: bool,
+    quiet: bool,
+    dp: int = 1,
+    executor: str = "local",
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    """What every stage command does; bad input exits 2 before anything runs, a failed run exits 1."""
+    from pipeline.cli.output import run_output
+    from pipeline.executors import Job, get_executor
+    from pipeline.preflight import load_checked_recipe
+    from pipeline.runner import default_run_dir
+    from pipeline.stages import active_stages
+    from pipeline.status import run_status
+    from pipeline.status.render import print_summary
+
+    try:
+        recipe = load_checked_recipe(recipe_path)
+        stages = stages or active_stages(recipe)
+        run_dir = Path(run_dir or default_run_dir(recipe))
+        runner = get_executor(executor, dp=dp)
+        if not 0 <= shard < num_shards:
+            raise UserError(f"--shard must be in [0, {num_shards}) (got {shard})")
+    except UserError as exc:
+        fail(exc)
+    with run_output(run_dir, "-".join(stages) if len(stages) == 1 else "run", quiet) as out:
+        job = Job(
+            recipe=recipe,
+            recipe_path=recipe_path,
+            run_dir=run_dir,
+            stages=tuple(stages),
+            shard=shard,
+            num_shards=num_shards,
+            force=force,
+            overrides=overrides or {},
+            progress=out.progress,
+        )
+        try:
+            outcome = runner.run(job)
+        except UserError as exc:
+            fail(exc, out.err)
+        except RunFailed as exc:
+            print_error(f"{exc}\nrun log: {out.log_path}", out.err)
+            raise typer.Exit(1) from None
+        except Exception as exc:  # a bug or a dying engine: the traceback is in the log, not on screen
+            log.exception("run failed")
+            print_error(f"{type(exc).__name__}: {exc}\nthe traceback and engine output are in {out.log_path}", out.err)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            print_error("interrupted; finished parts are kept: rerun the same command to resume", out.err)
+            raise typer.Exit(130) from None
+        out.progress.close()
+        status = run_status(run_dir)
+        left = unfinished(run_dir, list(stages), shard, num_shards)
+        if outcome.waiting:
+            left = [outcome.waiting]
+        if quiet:
+            out.out.print(status["dataset"] or str(run_dir))
+        else:
+            print_summary(out.out, status, list(stages), left)
+
+
+ValidateTestsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--validate-tests",
+        help="Run each code problem's reference solution on its tests first; drop tests it fails, and problems "
+        "whose tests it fails entirely (invalid_tests). Applies to this invocation; the pinned recipe is unchanged.",
+    ),
+]
+
+
+def _all_options(
+    recipe: RecipeArg,
+    run_dir: RunDirOpt = None,
+    shard: ShardOpt = 0,
+    num_shards: NumShardsOpt = 1,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+    dp: DpOpt = 1,
+    executor: ExecutorOpt = "local",
+    validate_tests: ValidateTestsOpt = False,
+) -> None:
+    """The options of every stage command; each command shows the subset that applies to it."""
+
+
+COMMON = ("recipe", "run_dir", "shard", "num_shards", "force", "quiet")
+COMMANDS = {  # command -> (its own options, help)
+    "ingest": (
+        (),
+        "Read problems (local JSONL/JSON/Parquet or Hub datasets) into the row schema.\n\n"
+        "Rows without a problem or reference answer, and unreadable lines, go to ingest/rejected/ with a reason "
+        "naming the file and line.",
+    ),
+    "generate": (
+        ("dp",),
+        "Sample n long-CoT traces per problem from each teacher (vLLM engine or an OpenAI-compatible server).\n\n"
+        "Teacher by teacher, all pending prompts of this worker go to the engine at once; finished requests are "
+        "checkpointed every generate.checkpoint_every, so a killed run resumes with only the missing requests. "
+        "Prompts over the context budget become rejected rows.",
+    ),
+    "verify": (
+        ("validate_tests",),
+        "Check every trace against its reference: math-verify, choice letters, code tests in the sandbox.\n\n"
+        "Each check runs in a worker process with a hard time limit. Adds verdict, verdict_reason, verify_ms, and "
+        "with a judge (verify.judge) verdict_rule / verdict_judge per verify.policy.",
+    ),
+    "export": (
+        (),
+        "Write the SFT dataset: Parquet parts with a chat `messages` column plus metadata.\n\n"
+        "Only verified rows by default (export.include: all keeps every row).",
+    ),
+    "run": (
+        ("dp", "executor"),
+        "Run every stage of a recipe in order, resuming finished parts.\n\n"
+        "Rerunning does no work for parts already marked done; delete a part's .done marker (or pass --force) to "
+        "redo it. Barrier stages (dedup) run once, after every shard of the step before them. Engine output goes "
+        "to <run dir>/logs/; the funnel is printed at the end.",
+    ),
+}
+
+
+def _command(name: str, extra: tuple[str, ...], doc: str):
+    """One stage command: ``_all_options``'s signature cut down to the options that apply."""
+
+    def command(**options: Any) -> None:
+        overrides = {"verify.validate_tests": True} if options.get("validate_tests") else None
+        run_job(
+            [] if name == "run" else [name],
+            options["recipe"],
+            options["run_dir"],
+            options["shard"],
+            options["num_shards"],
+            options["force"],
+            options["quiet"],
+            dp=options.get("dp", 1),
+            executor=options.get("executor", "local"),
+            overrides=overrides,
+        )
+
+    full = inspect.signature(_all_options)
+    command.__signature__ = full.replace(  # typer reads the options from here
+        parameters=[p for n, p in full.parameters.items() if n in COMMON or n in extra]
+    )
+    command.__annotations__ = {n: a for n, a in _all_options.__annotations__.items() if n in COMMON + extra}
+    command.__doc__ = doc
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    for name, (extra, doc) in COMMANDS.items():
+        app.command(name)(_command(name, extra, doc))

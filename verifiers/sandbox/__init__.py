@@ -1,0 +1,25 @@
+"""The code sandbox: run untrusted Python with no network, no secrets and hard limits.
+
+Host side: ``cold`` (one fresh sandbox per run) and ``warm`` (one sandbox, a forked process per
+stdin test), built on ``isolation`` (bwrap or the rlimits fallback), ``slots`` (a uid and a
+directory per concurrent run) and ``limits``. ``guest/`` holds the stdlib-only files copied
+into the box.
+"""
+
+from verifiers.sandbox.cold import run_python
+from verifiers.sandbox.guest import GUEST_DIR
+from verifiers.sandbox.isolation import Mode, bwrap_path, resolve_mode
+from verifiers.sandbox.limits import Limits, RunResult
+from verifiers.sandbox.warm import run_warm, warm_available
+
+__all__ = [
+    "GUEST_DIR",
+    "Limits",
+    "Mode",
+    "RunResult",
+    "bwrap_path",
+    "resolve_mode",
+    "run_python",
+    "run_warm",
+    "warm_available",
+]

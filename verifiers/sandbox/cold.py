@@ -1,0 +1,173 @@
+"""One fresh sandbox per run: ``run_python`` (isolation: ``isolation``; limits: ``guest/boot.py``).
+
+- Inside, ``guest/boot.py`` sets rlimits (CPU, AS, FSIZE, NOFILE, NPROC, STACK) and, when we
+  are root, drops to the uid of this run's slot (``slots``).
+- stdin/stdout/stderr are regular files: no pipe deadlocks, and RLIMIT_FSIZE caps the output.
+- Fallback (rlimits) leftovers are killed by uid (``kill -9 -1`` as that uid) or by an
+  environment marker.
+- The channel (fd in argv[1]) is handed over write-only: a program can report on it but not
+  read back what the harness wrote there. Many stdin tests at once: ``verifiers.sandbox.warm``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from verifiers.sandbox.guest import box_files
+from verifiers.sandbox.guest.common import exited_within
+from verifiers.sandbox.isolation import (
+    Mode,
+    bwrap_args,
+    bwrap_path,
+    clean_env,
+    others_can_run_python,
+    resolve_mode,
+    site_dirs,
+)
+from verifiers.sandbox.limits import STDERR_TAIL, Limits, RunResult
+from verifiers.sandbox.slots import claimed_slot, kill_group, slot_dir, slot_uid
+
+
+def run_python(
+    files: dict[str, str],
+    main: str,
+    stdin: bytes = b"",
+    limits: Limits = Limits(),
+    mode: Mode = "auto",
+    argv: list[str] | None = None,
+) -> RunResult:
+    """Run ``files[main]`` as ``__main__`` in a fresh sandbox; the other files sit beside it (read-only)."""
+    isolation = resolve_mode(mode)
+    with claimed_slot() as slot:
+        try:
+            return _run(files, main, stdin, limits, isolation, argv or [], slot, slot_dir(slot))
+        except Exception as exc:  # the sandbox failing must not crash the caller's batch
+            return RunResult(None, b"", "", b"", 0.0, False, False, isolation, f"{type(exc).__name__}: {exc}")
+
+
+def _run(
+    files: dict[str, str],
+    main: str,
+    stdin: bytes,
+    limits: Limits,
+    isolation: str,
+    argv: list[str],
+    slot: int,
+    tmp: Path,
+) -> RunResult:
+    box, work = tmp / "box", tmp / "work"
+    box.mkdir(parents=True, exist_ok=True)
+    work.mkdir()
+    for name, text in {**files, **box_files("boot.py", "common.py")}.items():
+        (box / name).write_text(text)
+    root = os.geteuid() == 0
+    drop = root and (isolation == "bwrap" or others_can_run_python())
+    uid = slot_uid(slot) if drop else None
+    inside = "/box" if isolation == "bwrap" else str(box)
+    os.chmod(tmp, 0o755)
+    if uid is not None:
+        os.chown(work, uid, uid)
+    marker = uuid.uuid4().hex
+    env = clean_env(marker)
+    if isolation != "bwrap":
+        env.update(HOME=str(work), TMPDIR=str(work))
+    with (
+        tempfile.TemporaryFile() as fin,
+        tempfile.TemporaryFile() as fout,
+        tempfile.TemporaryFile() as ferr,
+        tempfile.TemporaryFile() as fchan,
+    ):
+        fin.write(stdin)
+        fin.seek(0)
+        # The program gets the channel write-only (a fresh open file description), as argv[1]:
+        # the call-based harness writes its nonce there, and the solution must not read it back.
+        wchan = os.open(f"/proc/self/fd/{fchan.fileno()}", os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        cfg = {
+            "limits": limits.__dict__,
+            "uid": uid,
+            "main": f"{inside}/{main}",
+            "argv": [str(wchan), *argv],
+            "path": [inside, *site_dirs()],
+            "cwd": "/tmp" if isolation == "bwrap" else str(work),
+        }
+        cmd = [sys.executable, "-I", "-S", f"{inside}/_boot.py", json.dumps(cfg)]
+        if isolation == "bwrap":
+            cmd = [bwrap_path() or "bwrap", *bwrap_args(box, limits.tmp_mb), "--", *cmd]
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=fin,
+                stdout=fout,
+                stderr=ferr,
+                env=env,
+                cwd=str(work),
+                start_new_session=True,
+                pass_fds=(wchan,),
+            )
+        finally:
+            os.close(wchan)
+        timed_out = not _wait(proc, limits.time_s + limits.wall_slack_s)
+        kill_group(proc.pid)
+        proc.wait()
+        elapsed = (time.monotonic() - start) * 1000
+        if isolation != "bwrap":
+            _sweep(uid, marker)
+        cap = limits.output_mb << 20
+        stdout = _read(fout, cap)
+        ferr.seek(max(0, ferr.seek(0, 2) - STDERR_TAIL))
+        stderr_tail = ferr.read().decode("utf-8", "replace")
+        channel = _read(fchan, 1 << 20)
+    code = proc.returncode
+    if isolation == "bwrap" and code is not None and code > 128:
+        code = -(code - 128)  # bwrap reports a child killed by signal N as 128+N
+    if isolation == "bwrap" and code == 1 and not stdout and stderr_tail.startswith("bwrap: "):
+        return RunResult(code, b"", stderr_tail, b"", elapsed, False, False, isolation, stderr_tail.strip())
+    return RunResult(code, stdout, stderr_tail, channel, elapsed, timed_out, len(stdout) >= cap, isolation)
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> bool:
+    """True if the process exited in time; ``Popen.wait`` where there are no pidfds."""
+    try:
+        return exited_within(proc.pid, timeout)
+    except (AttributeError, OSError):
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+
+def _read(f, cap: int) -> bytes:
+    f.seek(0)
+    return f.read(cap)
+
+
+def _sweep(uid: int | None, marker: str) -> None:
+    """Kill what escaped the process group (setsid daemons): by uid, else by environment marker."""
+    if uid is not None:
+        subprocess.run(
+            ["kill", "-9", "-1"],
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        return
+    needle = f"COTDISTILL_SANDBOX_RUN={marker}".encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
