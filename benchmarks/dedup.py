@@ -36,8 +36,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests/pipeline/dedup")]
 
-from pipeline.dedup import BenchmarkIndex, DecontamConfig, MinHashConfig, load_benchmarks, near_duplicates  # noqa: E402
-from pipeline.dedup.minhash import band_rows, lsh_clusters, signatures  # noqa: E402
+from pipeline.dedup.benchmarks import load_benchmarks  # noqa: E402
+from pipeline.dedup.config import DecontamConfig, MinHashConfig  # noqa: E402
+from pipeline.dedup.decontam import BenchmarkIndex  # noqa: E402
+from pipeline.dedup.minhash import band_rows, lsh_clusters, near_duplicates, signatures  # noqa: E402
 from pipeline.dedup.normalize import words  # noqa: E402
 
 SEED = 20250601

@@ -41,6 +41,11 @@ def owns(index: int, shard: int, num_shards: int) -> bool:
     return index % num_shards == shard
 
 
+def check_shard(shard: int, num_shards: int) -> None:
+    if num_shards < 1 or not 0 <= shard < num_shards:
+        raise UserError(f"--shard must be in [0, {num_shards}) (got {shard})")
+
+
 def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / recipe.name
 
@@ -102,14 +107,26 @@ class StageReport:
     drop_reasons: Counter = field(default_factory=Counter)
 
 
-def _check_barrier_input(stage: Stage, run_dir: Path) -> None:
-    total = stage.total_parts(run_dir)
-    done = len(StageStore(run_dir, stage.input_stage).done_parts())
+def input_done(run_dir: Path, input_stage: str) -> tuple[int, int | None]:
+    """(finished parts of ``input_stage``, parts in the run); the total is None before ingest ran."""
+    plan = StageStore(run_dir, "ingest").read_plan()
+    return len(StageStore(run_dir, input_stage).done_parts()), plan["num_parts"] if plan else None
+
+
+def barrier_waits_for(run_dir: Path, input_stage: str) -> str | None:
+    """Why a barrier stage cannot start yet (its input is not finished everywhere), or None."""
+    done, total = input_done(run_dir, input_stage)
     if total is None or done < total:
+        return f"{done}/{total if total is not None else '?'} {input_stage} parts done"
+    return None
+
+
+def _check_barrier_input(stage: Stage, run_dir: Path) -> None:
+    waiting = barrier_waits_for(run_dir, stage.input_stage)
+    if waiting:
         raise UserError(
-            f"{stage.name} compares the whole run and needs every {stage.input_stage} part first "
-            f"({done}/{total or '?'} done); finish {stage.input_stage} on all shards, then rerun "
-            f"`distill run`"
+            f"{stage.name} compares the whole run and needs every {stage.input_stage} part first ({waiting}); "
+            f"finish {stage.input_stage} on all shards, then rerun `distill run`"
         )
 
 
@@ -217,8 +234,7 @@ def run_stages(
     A stage whose input parts are missing for this shard (its input stage has not run, or not
     everywhere) does what it can and then fails with a message naming what to run first.
     """
-    if not 0 <= shard < num_shards:
-        raise UserError(f"--shard must be in [0, {num_shards}) (got {shard})")
+    check_shard(shard, num_shards)
     effective = with_overrides(recipe, overrides or {})
     built = [build_stage(name, effective) for name in stages]
     pin_recipe(recipe, run_dir, force)
@@ -246,14 +262,13 @@ def _require_input(stage: Stage, report: StageReport, run_dir: Path) -> None:
     upstream = stage.input_stage
     if upstream is None:
         return
-    total = stage.total_parts(run_dir)
+    done, total = input_done(run_dir, upstream)
     if total is None:
         raise UserError(
             f"{stage.name}: nothing to read in {run_dir}: ingest has not run; "
             f"run `distill ingest` first (or `distill run`)"
         )
     if report.parts_waiting:
-        done = len(StageStore(run_dir, upstream).done_parts())
         first = (
             f"`distill {upstream}` first (or `distill run`)" if upstream in STAGE_COMMANDS else "`distill run` first"
         )

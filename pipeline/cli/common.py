@@ -9,7 +9,6 @@ exactly as written.
 from __future__ import annotations
 
 import functools
-import logging
 from pathlib import Path
 from typing import Annotated, Callable, Optional, TypeVar
 
@@ -19,7 +18,6 @@ from rich.text import Text
 
 from pipeline.errors import RunFailed, UserError
 
-log = logging.getLogger("pipeline.cli")
 F = TypeVar("F", bound=Callable)
 
 

@@ -26,23 +26,6 @@ from pipeline.errors import RunFailed, UserError
 log = logging.getLogger(__name__)
 
 
-def unfinished(run_dir: Path, stages: list[str], shard: int, num_shards: int) -> list[str]:
-    """What the user asked for that is not done: this shard's parts of ``stages``."""
-    from pipeline.runner import owns
-    from pipeline.store import StageStore
-
-    plan = StageStore(run_dir, "ingest").read_plan()
-    if plan is None:
-        return ["ingest has not run"]
-    mine = [i for i in range(plan["num_parts"]) if owns(i, shard, num_shards)]
-    out = []
-    for name in stages:
-        missing = [i for i in mine if not StageStore(run_dir, name).is_done(i)]
-        if missing:
-            out.append(f"{name}: {len(missing)} of {len(mine)} parts not done")
-    return out
-
-
 def run_job(
     stages: list[str],
     recipe_path: Path,
@@ -59,9 +42,9 @@ def run_job(
     from pipeline.cli.output import run_output
     from pipeline.executors import Job, get_executor
     from pipeline.preflight import load_checked_recipe
-    from pipeline.runner import default_run_dir
+    from pipeline.runner import check_shard, default_run_dir
     from pipeline.stages import active_stages
-    from pipeline.status import run_status
+    from pipeline.status import run_status, unfinished
     from pipeline.status.render import print_summary
 
     try:
@@ -69,23 +52,22 @@ def run_job(
         stages = stages or active_stages(recipe)
         run_dir = Path(run_dir or default_run_dir(recipe))
         runner = get_executor(executor, dp=dp)
-        if not 0 <= shard < num_shards:
-            raise UserError(f"--shard must be in [0, {num_shards}) (got {shard})")
+        check_shard(shard, num_shards)  # before a log file is made in a run dir for nothing
     except UserError as exc:
         fail(exc)
     with run_output(run_dir, "-".join(stages) if len(stages) == 1 else "run", quiet) as out:
-        job = Job(
-            recipe=recipe,
-            recipe_path=recipe_path,
-            run_dir=run_dir,
-            stages=tuple(stages),
-            shard=shard,
-            num_shards=num_shards,
-            force=force,
-            overrides=overrides or {},
-            progress=out.progress,
-        )
         try:
+            job = Job(
+                recipe=recipe,
+                recipe_path=recipe_path,
+                run_dir=run_dir,
+                stages=tuple(stages),
+                shard=shard,
+                num_shards=num_shards,
+                force=force,
+                overrides=overrides or {},
+                progress=out.progress,
+            )
             outcome = runner.run(job)
         except UserError as exc:
             fail(exc, out.err)

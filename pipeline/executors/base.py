@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from pipeline.progress import Progress
 from pipeline.recipe import Recipe
+from pipeline.runner import check_shard
 from pipeline.stages import stage_class
 
 
@@ -29,6 +30,9 @@ class Job:
     force: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)  # flags such as --validate-tests
     progress: Progress = field(default_factory=Progress)
+
+    def __post_init__(self) -> None:
+        check_shard(self.shard, self.num_shards)  # before any worker is launched with it
 
 
 @dataclass(frozen=True)

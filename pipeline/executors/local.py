@@ -20,9 +20,8 @@ from pathlib import Path
 from pipeline.errors import UserError
 from pipeline.executors.base import Job, Outcome, Step, log_dir, plan_steps
 from pipeline.executors.processes import WorkerSpec, supervise
-from pipeline.runner import run_stages
-from pipeline.stages import active_stages, stage_class
-from pipeline.store import StageStore
+from pipeline.runner import barrier_waits_for, run_stages
+from pipeline.stages import input_stage_of, stage_class
 
 BARRIER_LOCK = ".barrier.lock"
 
@@ -60,14 +59,12 @@ class LocalExecutor:
 
     def _finish_after_barrier(self, job: Job, steps: list[Step]) -> Outcome:
         barrier = steps[0].stages[0]
-        active = active_stages(job.recipe)
-        upstream = active[active.index(barrier) - 1]
-        total = (StageStore(job.run_dir, "ingest").read_plan() or {}).get("num_parts")
-        done = len(StageStore(job.run_dir, upstream).done_parts())
-        if total is None or done < total:
+        upstream = input_stage_of(job.recipe, barrier)
+        waiting = barrier_waits_for(job.run_dir, upstream)
+        if waiting:
             return Outcome(
-                waiting=f"{barrier} runs once every shard has finished {upstream} ({done}/{total} parts "
-                f"done): the last shard to finish runs it and the steps after it"
+                waiting=f"{barrier} runs once every shard has finished {upstream} ({waiting}): "
+                f"the last shard to finish runs it and the steps after it"
             )
         with open(Path(job.run_dir) / BARRIER_LOCK, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # a shard finishing at the same moment waits, then finds it done

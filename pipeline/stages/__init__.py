@@ -36,12 +36,18 @@ def stage_class(name: str) -> type[Stage]:
     return getattr(importlib.import_module(module), cls)
 
 
-def build_stage(name: str, recipe: Recipe) -> Stage:
-    cls = stage_class(name)
+def input_stage_of(recipe: Recipe, name: str) -> str | None:
+    """The active stage whose parts ``name`` reads (None for ingest)."""
     active = active_stages(recipe)
     if name not in active:
         raise UserError(f"stage {name!r} is off in this recipe: add a '{name}:' section to turn it on")
-    stage = cls(recipe)
     position = active.index(name)
-    stage.input_stage = active[position - 1] if position else None
+    return active[position - 1] if position else None
+
+
+def build_stage(name: str, recipe: Recipe) -> Stage:
+    cls = stage_class(name)
+    upstream = input_stage_of(recipe, name)
+    stage = cls(recipe)
+    stage.input_stage = upstream
     return stage

@@ -4,7 +4,7 @@ Everything comes from visible files (plans, stats, markers), so it works on a ru
 from another machine, or after a crash.
 """
 
-from pipeline.status.collect import run_status
+from pipeline.status.collect import run_status, unfinished
 from pipeline.status.teachers import compare_teachers
 
-__all__ = ["compare_teachers", "run_status"]
+__all__ = ["compare_teachers", "run_status", "unfinished"]

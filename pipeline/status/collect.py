@@ -48,6 +48,22 @@ def _stage(store: StageStore, total: int | None) -> dict:
     }
 
 
+def unfinished(run_dir: Path, stages: list[str], shard: int = 0, num_shards: int = 1) -> list[str]:
+    """What was asked for and is not done: for each of ``stages``, this shard's parts without a marker."""
+    from pipeline.runner import owns
+
+    plan = StageStore(run_dir, "ingest").read_plan()
+    if plan is None:
+        return ["ingest has not run"]
+    mine = [i for i in range(plan["num_parts"]) if owns(i, shard, num_shards)]
+    out = []
+    for name in stages:
+        missing = [i for i in mine if not StageStore(run_dir, name).is_done(i)]
+        if missing:
+            out.append(f"{name}: {len(missing)} of {len(mine)} parts not done")
+    return out
+
+
 def run_status(run_dir: Path) -> dict:
     """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters.
 

@@ -4,17 +4,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import REPO, base_recipe, write_jsonl, write_recipe
+from helpers import DISTILL, REPO, base_recipe, write_jsonl, write_recipe
 from pipeline.rows import COLUMNS, EXPORT_COLUMNS, STAGE_COLUMNS
 
 pytestmark = pytest.mark.slow
-DISTILL = str(Path(sys.executable).with_name("distill"))
 
 
 def _distill(*args: str) -> subprocess.CompletedProcess:

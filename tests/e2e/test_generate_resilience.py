@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,11 +11,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import REPO, base_recipe, write_jsonl, write_recipe
+from helpers import DISTILL, REPO, base_recipe, write_jsonl, write_recipe
 from pipeline.store import StageStore
 
 pytestmark = pytest.mark.slow
-DISTILL = str(Path(sys.executable).with_name("distill"))
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 

@@ -5,18 +5,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import REPO, base_recipe, write_jsonl, write_recipe
+from helpers import DISTILL, REPO, base_recipe, write_jsonl, write_recipe
 
 pytestmark = pytest.mark.slow
-DISTILL = str(Path(sys.executable).with_name("distill"))
 
 
 def _free_port() -> int:

@@ -1,14 +1,12 @@
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fakes import FakeTeacherBackend
-from helpers import TEACHER, base_recipe, write_recipe
+from helpers import DISTILL, TEACHER, base_recipe, write_recipe
 from pipeline.cli import app
 from pipeline.recipe import parse_recipe
 from pipeline.runner import run_stage
@@ -16,7 +14,6 @@ from pipeline.stages.generate import GenerateStage
 from pipeline.stages.ingest import IngestStage
 
 runner = CliRunner()
-DISTILL = str(Path(sys.executable).with_name("distill"))
 
 
 @pytest.mark.parametrize("command", ["ingest", "generate", "verify", "export", "run", "status"])

@@ -11,8 +11,7 @@ import json
 from typing import Any
 
 from verifiers.code.extract import extract_code
-from verifiers.code.run import check as check_problem
-from verifiers.code.run import check_code, run_tests, summarize, validate_tests
+from verifiers.code.run import check_code, check_problem, run_tests, summarize, validate_tests
 from verifiers.sandbox import Mode
 from verifiers.verdict import Verdict
 

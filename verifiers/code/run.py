@@ -1,12 +1,12 @@
 """Check model-written Python against a problem's tests, each run in a sandbox.
 
-``check(problem, completion) -> Verdict`` with reason one of: passed, wrong_answer, runtime_error,
+``check_problem(problem, completion) -> Verdict`` with reason one of: passed, wrong_answer, runtime_error,
 time_limit, memory_limit, compile_error, no_code, truncated, sandbox_error (and no_tests).
 Problem styles: stdin/stdout ``tests: [{input, output}]``; HumanEval (``entry_point`` + ``test``);
 MBPP (``test_list``, ``test_setup_code``, ``test_imports``); a pytest file as ``tests`` (KodCode).
-Stdin tests of one submission share one warm sandbox (``sandbox_warm``) where that runs (bwrap,
+Stdin tests of one submission share one warm sandbox (``verifiers.sandbox.warm``) where that runs (bwrap,
 root), a forked process per test; ``COTDISTILL_SANDBOX_RUNNER=cold`` starts a sandbox per test.
-Call-based candidates must return plain data (``sandbox_guard``).
+Call-based candidates must return plain data (``verifiers/sandbox/guest/guard.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL[0]
 
 
-def check(problem: dict, completion: str, *, mode: Mode = "auto") -> Verdict:
+def check_problem(problem: dict, completion: str, *, mode: Mode = "auto") -> Verdict:
     """Verdict for the last python code block of ``completion`` on ``problem``'s tests."""
     code, reason = extract_code(completion or "")
     if code is None:

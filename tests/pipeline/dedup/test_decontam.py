@@ -8,8 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import REPO, write_jsonl
-from pipeline.dedup import BenchmarkIndex, DecontamConfig, decontaminate_file, load_benchmarks
-from pipeline.dedup.benchmarks import BUNDLED, load_bundled
+from pipeline.dedup.benchmarks import BUNDLED, load_benchmarks, load_bundled
+from pipeline.dedup.config import DecontamConfig
+from pipeline.dedup.decontam import BenchmarkIndex
+from pipeline.dedup.files import decontaminate_file
 from pipeline.dedup.normalize import normalize_text, strip_text, words
 from pipeline.errors import UserError
 

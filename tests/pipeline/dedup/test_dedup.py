@@ -7,16 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import REPO, write_jsonl
-from pipeline.dedup import (
-    MinHashConfig,
-    best_trace_key,
-    dedup_file,
-    exact_duplicates,
-    exact_pair_duplicates,
-    near_duplicates,
-    signatures,
-)
-from pipeline.dedup.minhash import optimal_band_rows
+from pipeline.dedup.config import MinHashConfig
+from pipeline.dedup.exact import best_trace_key, exact_duplicates, exact_pair_duplicates
+from pipeline.dedup.files import dedup_file
+from pipeline.dedup.minhash import near_duplicates, optimal_band_rows, signatures
 from pipeline.errors import UserError
 
 MATH = [json.loads(line) for line in (REPO / "data/problems/math_train_sample.jsonl").open()]

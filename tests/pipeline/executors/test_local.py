@@ -61,7 +61,7 @@ def test_in_process_run_does_the_barrier_once_over_all_parts(tmp_path, problems,
 
 def test_external_shards_wait_at_the_barrier_and_the_last_one_runs_it(tmp_path, problems, fake_teacher, dedup_calls):
     first = get_executor("local").run(_job(tmp_path, problems, shard=0, num_shards=2))
-    assert "dedup runs once every shard has finished verify (2/3 parts done)" in first.waiting
+    assert "dedup runs once every shard has finished verify (2/3 verify parts done)" in first.waiting
     assert dedup_calls == [] and not run_status(tmp_path / "run")["complete"]
     last = get_executor("local").run(_job(tmp_path, problems, shard=1, num_shards=2))
     assert last.waiting is None and dedup_calls == [[0, 1, 2]]
