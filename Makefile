@@ -34,8 +34,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -c "import vllm, math_verify, pipeline, verifiers"
 	touch $(STAMP)
 
+# The main job on the embedded teacher, then the same stages after generate on real R1 traces
+# bundled in data/traces (no model): the 135M teacher rarely solves anything, R1 does.
 quickstart: install
 	$(BIN)/distill run recipes/quickstart.yaml
+	$(BIN)/distill run recipes/byo_traces.yaml
 
 # Lint (pyflakes, bugbear, import order) and formatting are checked before any test runs.
 lint: install

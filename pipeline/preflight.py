@@ -9,13 +9,21 @@ from pathlib import Path
 from pipeline.backends import validate_teacher
 from pipeline.errors import UserError
 from pipeline.recipe import Recipe, load_recipe
+from pipeline.tokens import check_tokenizer
 
 
 def check_teachers(recipe: Recipe, origin: str) -> None:
-    """Every teacher (and the judge) names something that can be loaded; errors name the field."""
-    teachers = {f"generate.teachers[{i}].model": t for i, t in enumerate(recipe.generate.teachers)}
+    """Every teacher (and every model with a job: judges, rewriter) names something that can be
+    loaded; errors name the field."""
+    teachers = {}
+    if recipe.generate is not None:
+        teachers = {f"generate.teachers[{i}].model": t for i, t in enumerate(recipe.generate.teachers)}
     if recipe.verify.judge is not None:
         teachers["verify.judge.teacher"] = recipe.verify.judge.teacher
+    if recipe.grade is not None and recipe.grade.judge is not None:
+        teachers["grade.judge.teacher"] = recipe.grade.judge.teacher
+    if recipe.shorten is not None and recipe.shorten.rewrite is not None:
+        teachers["shorten.rewrite.teacher"] = recipe.shorten.rewrite.teacher
     for field, teacher in teachers.items():
         try:
             validate_teacher(teacher)
@@ -23,8 +31,18 @@ def check_teachers(recipe: Recipe, origin: str) -> None:
             raise UserError(f"{origin}: {field}: {exc}") from None
 
 
+def check_tokenizer_of(recipe: Recipe, origin: str) -> None:
+    """The recipe's tokenizer can be found offline, when some stage counts tokens with it."""
+    if recipe.from_traces or recipe.shorten is not None:
+        try:
+            check_tokenizer(recipe.tokenizer)
+        except UserError as exc:
+            raise UserError(f"{origin}: {exc}") from None
+
+
 def load_checked_recipe(path: str | Path) -> Recipe:
     """``load_recipe`` plus the preflight checks: what every command that runs stages uses."""
     recipe = load_recipe(path)
     check_teachers(recipe, str(path))
+    check_tokenizer_of(recipe, str(path))
     return recipe

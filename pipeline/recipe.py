@@ -16,6 +16,23 @@ from pipeline.dedup.config import DEFAULT_BENCHMARKS, DecontamConfig, Keep, MinH
 from pipeline.errors import UserError
 
 SAMPLE_FIELDS = ("problem", "reference_answer", "problem_id")
+# Fields a `kind: traces` source may map besides the problem fields.
+TRACE_FIELDS = ("response", "reasoning", "answer_text", "messages", "teacher", "sample_idx")
+SourceField = Literal[
+    "problem",
+    "reference_answer",
+    "problem_id",
+    "response",
+    "reasoning",
+    "answer_text",
+    "messages",
+    "teacher",
+    "sample_idx",
+]
+# Difficulty tiers by pass rate: a problem is in the first tier whose cut point its pass rate
+# reaches; a pass rate of 0 is always 'unsolved'.
+DEFAULT_TIERS = {"easy": 0.8, "medium": 0.3, "hard": 0.0}
+SHORTEN_STRATEGIES = ("none", "shortest_correct", "first_correct", "rewrite", "paired")
 # R1-class traces on competition math run a median of several thousand tokens; 8k is the
 # least that does not cut most of them (DeepSeek-R1 evaluates at 32k).
 LONG_COT_MIN_MAX_TOKENS = 8192
@@ -33,14 +50,24 @@ class SourceConfig(_Strict):
     config: str | None = None
     split: str = "train"
     domain: Literal["math", "code", "choice"] = "math"
+    # problems: rows to generate traces for. traces: rows that already carry a teacher's
+    # response (your own runs, OpenThoughts-style sets); the run starts at verify.
+    kind: Literal["problems", "traces"] = "problems"
     # Our field -> the source's column name, for fields whose names differ.
-    columns: dict[Literal["problem", "reference_answer", "problem_id"], str] = Field(default_factory=dict)
+    columns: dict[SourceField, str] = Field(default_factory=dict)
     limit: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _one_location(self) -> "SourceConfig":
         if (self.path is None) == (self.dataset is None):
             raise ValueError("give exactly one of 'path' (local file) or 'dataset' (Hub name)")
+        trace_only = sorted(set(self.columns) & set(TRACE_FIELDS))
+        if trace_only and self.kind != "traces":
+            raise ValueError(f"columns {trace_only} are for 'kind: traces' sources")
+        if "response" in self.columns and ({"reasoning", "answer_text", "messages"} & set(self.columns)):
+            raise ValueError("map either 'response', or 'reasoning' + 'answer_text', or 'messages', not several")
+        if ("reasoning" in self.columns) != ("answer_text" in self.columns):
+            raise ValueError("'reasoning' and 'answer_text' are mapped together")
         return self
 
 
@@ -132,18 +159,46 @@ class GenerateConfig(_Strict):
         return self
 
 
-class JudgeConfig(_Strict):
-    """An LLM asked whether a final answer matches the reference: a second opinion."""
+class ModelTaskConfig(_Strict):
+    """A model asked to do one job (judge an answer, rate difficulty, rewrite a trace): any teacher entry."""
 
     teacher: str | TeacherConfig  # a model name, or a full teacher entry (e.g. a server)
-    prompt_template: str = "judge_equivalence"
+    prompt_template: str
     sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_tokens=256))
     engine: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _teacher_entry(self) -> "JudgeConfig":
+    def _teacher_entry(self) -> "ModelTaskConfig":
         if isinstance(self.teacher, str):
             self.teacher = TeacherConfig(model=self.teacher, engine=self.engine)
+        return self
+
+
+class JudgeConfig(ModelTaskConfig):
+    """An LLM asked whether a final answer matches the reference: a second opinion."""
+
+    prompt_template: str = "judge_equivalence"
+
+
+class DifficultyJudgeConfig(ModelTaskConfig):
+    """A model asked for a problem's difficulty level 1-10 (DAP), stored beside the pass-rate tier."""
+
+    prompt_template: str = "difficulty_level"
+
+
+class RewriteConfig(ModelTaskConfig):
+    """A model that rewrites a reasoning to a token budget per difficulty tier, keeping its steps (DAP)."""
+
+    prompt_template: str = "rewrite_to_budget"
+    sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_tokens=2048))
+    budgets: dict[str, int] = Field(default_factory=dict)  # tier -> reasoning tokens; others: default_budget
+    default_budget: int = Field(default=1024, ge=16)
+
+    @model_validator(mode="after")
+    def _positive_budgets(self) -> "RewriteConfig":
+        bad = {k: v for k, v in self.budgets.items() if v < 16}
+        if bad:
+            raise ValueError(f"budgets must be >= 16 tokens (got {bad})")
         return self
 
 
@@ -206,19 +261,138 @@ class DedupConfig(create_model("_MinHashFields", __base__=_LibrarySection, **sec
     keep: Keep = "best_trace"
 
 
+class GradeConfig(_Strict):
+    """Per problem, over all its traces: pass rates, their spread across teachers, a difficulty tier."""
+
+    # tier -> lowest pass rate it takes, highest first; pass rate 0 is always 'unsolved'.
+    tiers: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
+    judge: DifficultyJudgeConfig | None = None
+
+    @model_validator(mode="after")
+    def _tier_cuts(self) -> "GradeConfig":
+        if not self.tiers:
+            raise ValueError("tiers: give at least one tier")
+        if "unsolved" in self.tiers:
+            raise ValueError("tiers: 'unsolved' is built in (pass rate 0); do not list it")
+        cuts = list(self.tiers.values())
+        if any(not 0 <= c <= 1 for c in cuts) or cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts):
+            raise ValueError(
+                f"tiers: cut points must be distinct, in [0, 1] and listed highest first (got {self.tiers})"
+            )
+        if cuts[-1] != 0:
+            raise ValueError(
+                f"tiers: the last tier must start at 0 so every solved problem has a tier (got {self.tiers})"
+            )
+        return self
+
+    @property
+    def tier_names(self) -> list[str]:
+        return [*self.tiers, "unsolved"]
+
+
+Strategy = Literal["none", "shortest_correct", "first_correct", "rewrite", "paired"]
+
+
+class ShortenConfig(_Strict):
+    """Shorter verified traces: a strategy for all rows, optionally another per difficulty tier."""
+
+    strategy: Strategy = "first_correct"
+    by_tier: dict[str, Strategy] = Field(default_factory=dict)  # tier -> strategy (tiers of grade.tiers)
+    keep: int = Field(default=1, ge=1)  # shortest_correct: the m shortest verified traces per problem
+    keep_reflection: bool = False  # first_correct: also keep the next reflection step (FCS+1)
+    paired_with: Literal["first_correct", "rewrite"] = "first_correct"  # paired: how the short version is made
+    rewrite: RewriteConfig | None = None
+    # Seconds per re-verification (hard limit, worker process), as verify.timeout_s.
+    timeout_s: float = Field(default=10.0, gt=0)
+    workers: int | None = Field(default=None, ge=1)
+
+    def strategies(self) -> set[str]:
+        used = {self.strategy, *self.by_tier.values()}
+        return used | ({self.paired_with} if "paired" in used else set())
+
+    @model_validator(mode="after")
+    def _rewriter(self) -> "ShortenConfig":
+        if "rewrite" in self.strategies() and self.rewrite is None:
+            raise ValueError("strategy 'rewrite' needs a 'rewrite' section (teacher, budgets)")
+        return self
+
+
+class SelectConfig(_Strict):
+    """Which verified traces enter the dataset. Every dropped row says why."""
+
+    min_pass_rate: float = Field(default=0.0, ge=0, le=1)  # keep problems with pass rate >= this (and > 0)
+    max_pass_rate: float = Field(default=1.0, ge=0, le=1)  # < 1 drops trivial problems
+    tiers: list[str] | None = None  # keep only these difficulty tiers
+    max_per_problem: int | None = Field(default=None, ge=1)  # at most k traces, distinct answers/lengths first
+    min_output_tokens: int | None = Field(default=None, ge=0)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    # {source|domain|teacher: {value: max traces}}; '*' caps every value not listed.
+    quotas: dict[Literal["source", "domain", "teacher"], dict[str, int]] = Field(default_factory=dict)
+    target_size: int | None = Field(default=None, ge=1)  # traces in the dataset, hardest problems first
+    order: Literal["hard_first", "easy_first", "input"] = "hard_first"  # priority under quotas/target
+
+    @model_validator(mode="after")
+    def _band(self) -> "SelectConfig":
+        if self.min_pass_rate > self.max_pass_rate:
+            raise ValueError(f"min_pass_rate {self.min_pass_rate} > max_pass_rate {self.max_pass_rate}")
+        return self
+
+
 class ExportConfig(_Strict):
     include: Literal["verified", "all"] = "verified"
+    # A second dataset of (prompt, chosen, rejected) for DPO-style training from the negatives.
+    preference_pairs: bool = False
+    # shortest_vs_longest_wrong: one pair per problem. all: every chosen x rejected, up to max_pairs.
+    pairing: Literal["shortest_vs_longest_wrong", "all"] = "shortest_vs_longest_wrong"
+    max_pairs_per_problem: int = Field(default=4, ge=1)
 
 
 class Recipe(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     seed: int = 0
+    # Counts tokens of text no engine counted (ingested traces, shortened traces): a Hub id or
+    # local folder (loaded offline) or an embedded model. Set it to your teacher's for exact counts.
+    tokenizer: str = "embedded:smollm2-135m"
     ingest: IngestConfig
-    generate: GenerateConfig
+    generate: GenerateConfig | None = None  # absent when every source is `kind: traces`
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     decontaminate: DecontaminateConfig | None = None  # optional stages: on when their section is there
+    grade: GradeConfig | None = None
+    shorten: ShortenConfig | None = None
     dedup: DedupConfig | None = None
+    select: SelectConfig | None = None
     export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @property
+    def from_traces(self) -> bool:
+        """True when the sources carry responses: the run starts at verify."""
+        return all(s.kind == "traces" for s in self.ingest.sources)
+
+    @model_validator(mode="after")
+    def _stages_fit(self) -> "Recipe":
+        kinds = {s.kind for s in self.ingest.sources}
+        if len(kinds) > 1:
+            raise ValueError("ingest.sources: mix of 'kind: traces' and problem sources; use one kind per run")
+        if self.from_traces and self.generate is not None:
+            raise ValueError("generate: the sources are 'kind: traces' (they carry responses); remove 'generate'")
+        if not self.from_traces and self.generate is None:
+            raise ValueError("generate: required key is missing (or give sources of 'kind: traces')")
+        for stage in ("shorten", "select"):
+            if getattr(self, stage) is not None and self.grade is None:
+                raise ValueError(f"{stage}: needs pass rates and tiers; add a 'grade:' section (grade: {{}})")
+        tiers = self.grade.tier_names if self.grade else []
+        for where, named in (
+            ("shorten.by_tier", list(self.shorten.by_tier) if self.shorten else []),
+            (
+                "shorten.rewrite.budgets",
+                list(self.shorten.rewrite.budgets) if self.shorten and self.shorten.rewrite else [],
+            ),
+            ("select.tiers", (self.select.tiers or []) if self.select else []),
+        ):
+            unknown = [t for t in named if t not in tiers]
+            if unknown:
+                raise ValueError(f"{where}: tier(s) {unknown} are not defined by grade.tiers (defined: {tiers})")
+        return self
 
 
 def _field_path(loc: tuple) -> str:

@@ -61,6 +61,38 @@ _COLUMNS: list[Column] = [
     Column("verdict_rule", pa.bool_(), "Verdict of the rule-based checker (math-verify, letter match, tests)."),
     Column("verdict_judge", pa.bool_(), "Verdict of the LLM judge; null where the judge was not asked."),
     Column("judge_output", pa.string(), "The judge's reply (first 2,000 characters), for audit; null if not asked."),
+    # -- grade (per problem, repeated on each of its traces) ----------------------------------
+    Column("n_samples", pa.int32(), "Grade: traces of this problem in the run (all teachers)."),
+    Column("n_correct", pa.int32(), "Grade: verified traces of this problem."),
+    Column("pass_rate", pa.float64(), "Grade: n_correct / n_samples."),
+    Column("pass_rate_by_teacher", pa.string(), "Grade: JSON {teacher: pass rate} over this problem's traces."),
+    Column(
+        "pass_rate_cv",
+        pa.float64(),
+        "Grade: coefficient of variation (std/mean) of the per-teacher pass rates (DeepDistill); "
+        "null with one teacher or a mean of 0.",
+    ),
+    Column("shortest_correct_tokens", pa.int32(), "Grade: n_output_tokens of the problem's shortest verified trace."),
+    Column("mean_correct_tokens", pa.float64(), "Grade: mean n_output_tokens of the problem's verified traces."),
+    Column("difficulty", pa.string(), "Grade: tier from grade.tiers by pass rate ('easy' ... 'unsolved')."),
+    Column(
+        "difficulty_judged", pa.int32(), "Grade: level 1-10 a judge model gave the problem; null if not asked/unparsed."
+    ),
+    Column("difficulty_judge_output", pa.string(), "Grade: the difficulty judge's reply (first 2,000 characters)."),
+    # -- shorten -----------------------------------------------------------------------------
+    Column(
+        "shorten_strategy",
+        pa.string(),
+        "Shorten: strategy that applied to this trace (shorten.strategy or by_tier); shorten_status says what it did.",
+    ),
+    Column(
+        "shorten_status",
+        pa.string(),
+        "Shorten: outcome: 'shortened', 'kept: <why>' (not applicable, no earlier answer, "
+        "re-verification failed: <reason>, ...).",
+    ),
+    Column("n_output_tokens_before", pa.int32(), "Shorten: n_output_tokens of the original trace."),
+    Column("length_condition", pa.string(), "Shorten 'paired': 'long' (original) or 'short'; null otherwise (C3oT)."),
     # -- dedup / decontaminate (rejected rows: the evidence) ---------------------------------
     Column(
         "duplicate_of", pa.string(), "Dedup: the kept row this one duplicates ('problem_id' or 'problem_id#sample')."
@@ -99,6 +131,19 @@ STAGE_COLUMNS: dict[str, list[str]] = {
         "generation_params",
     ],
     "verify": ["verdict", "verdict_reason", "verify_ms", "verdict_rule", "verdict_judge", "judge_output"],
+    "grade": [
+        "n_samples",
+        "n_correct",
+        "pass_rate",
+        "pass_rate_by_teacher",
+        "pass_rate_cv",
+        "shortest_correct_tokens",
+        "mean_correct_tokens",
+        "difficulty",
+        "difficulty_judged",
+        "difficulty_judge_output",
+    ],
+    "shorten": ["shorten_strategy", "shorten_status", "n_output_tokens_before", "length_condition"],
 }
 
 # The published dataset: messages plus the metadata a trainer filters on. The long text
@@ -119,6 +164,13 @@ EXPORT_COLUMNS = [
     "verdict_reason",
     "verdict_rule",
     "verdict_judge",
+    # Present when the recipe grades / shortens; null otherwise.
+    "pass_rate",
+    "difficulty",
+    "difficulty_judged",
+    "shorten_strategy",
+    "n_output_tokens_before",
+    "length_condition",
 ]
 
 DOMAINS = ("math", "code", "choice")

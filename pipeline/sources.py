@@ -7,6 +7,7 @@ ingest turns into a rejected row naming the file and line.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Iterator
 
@@ -69,7 +70,7 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
 def _read_hub(src: SourceConfig) -> Iterator[RawRecord]:
     import datasets
 
-    name = f"{src.dataset}" + (f"/{src.config}" if src.config else "") + f":{src.split}"
+    name = source_name(src).removeprefix("hf://")
     try:
         ds = datasets.load_dataset(src.dataset, src.config, split=src.split)
     except Exception as exc:
@@ -97,3 +98,45 @@ def read_source(src: SourceConfig) -> list[RawRecord]:
             break
         out.append(rec)
     return out
+
+
+def field_text(value: object) -> str | None:
+    """A field as stripped text; missing, NaN (pandas' missing) and blank become None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip() or None
+
+
+def source_name(src: SourceConfig) -> str:
+    """The source as error messages name it: its file path, or hf://DATASET[/CONFIG]:SPLIT."""
+    if src.path is not None:
+        return src.path
+    return f"hf://{src.dataset}" + (f"/{src.config}" if src.config else "") + f":{src.split}"
+
+
+def source_label(src: SourceConfig) -> str:
+    """A short name for the source: its file name or the Hub dataset id (no local directories)."""
+    return Path(src.path).name if src.path is not None else src.dataset
+
+
+def file_columns(records: list[RawRecord]) -> list[str]:
+    """Columns any readable record has, in order of first appearance (our ``_`` keys left out)."""
+    seen: dict[str, None] = {}
+    for rec in records:
+        if "_error" not in rec:
+            seen.update(dict.fromkeys(k for k in rec if not k.startswith("_")))
+    return list(seen)
+
+
+def check_mapped_columns(src: SourceConfig, number: int, records: list[RawRecord]) -> None:
+    """A ``columns:`` mapping to a column no record has is a recipe error (a typo), not a rejection
+    of every row. Columns missing from only some rows stay per-row rejections."""
+    columns = file_columns(records)
+    if not columns:  # empty or unreadable: nothing to compare with; the rows say what is wrong
+        return
+    for field, column in src.columns.items():
+        if column not in columns:
+            raise UserError(
+                f"{source_name(src)}: ingest.sources[{number}].columns.{field}: no column {column!r} in the file "
+                f"(columns: {', '.join(columns)})"
+            )

@@ -87,5 +87,24 @@ class Stage:
         """Column names of an input part, from the Parquet footer (no rows read)."""
         return pq.read_schema(StageStore(run_dir, self.input_stage).part_path(index)).names
 
+    def read_whole_input(
+        self, run_dir: Path, columns: list[str], optional: tuple[str, ...] = ()
+    ) -> dict[tuple[int, int], Row]:
+        """For barrier stages: ``columns`` (and those of ``optional`` a part has) of every row of
+        every finished input part, keyed by (part, position in part), with a parts bar."""
+        store = StageStore(run_dir, self.input_stage)
+        done = store.done_parts()  # all of them: the executor runs a barrier stage after the whole step
+        rows: dict[tuple[int, int], Row] = {}
+        reading = self.progress.task(f"{self.name}: reading {self.input_stage} parts", len(done), "parts")
+        for index in done:
+            path = store.part_path(index)
+            names = pq.read_schema(path).names
+            table = pq.read_table(path, columns=columns + [c for c in optional if c in names])
+            for position, row in enumerate(table.to_pylist()):
+                rows[(index, position)] = row
+            reading.advance()
+        reading.finish()
+        return rows
+
     def output_columns(self, input_columns: list[str]) -> list[str]:
         return input_columns + [c for c in self.adds_columns if c not in input_columns]

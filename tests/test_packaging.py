@@ -169,6 +169,11 @@ def test_wheel_install_runs_from_another_directory_with_its_bundled_files(wheel_
     )
     assert status.returncode == 0 and Path(status.stdout.strip()).is_file(), status.stderr[-2000:]
 
+    # The bring-your-own-traces recipe needs no model: it runs from the installed files alone.
+    byo = _run(venv, work, str(venv / "bin/distill"), "run", str(recipe.with_name("byo_traces.yaml")), "--quiet")
+    assert byo.returncode == 0, byo.stdout[-2000:] + byo.stderr[-2000:]
+    assert (work / "runs/byo_traces/pairs").is_dir() and any((work / "runs/byo_traces/export").glob("part-*.parquet"))
+
     spec = work / "p.json"
     spec.write_text(json.dumps({"tests": [{"input": "2\n", "output": "4\n"}]}))
     code = _run(

@@ -120,9 +120,10 @@ COMMON = ("recipe", "run_dir", "shard", "num_shards", "force", "quiet")
 COMMANDS = {  # command -> (its own options, help)
     "ingest": (
         (),
-        "Read problems (local JSONL/JSON/Parquet or Hub datasets) into the row schema.\n\n"
+        "Read problems (local JSONL/JSON/Parquet or Hub datasets) into the row schema; `kind: traces` sources "
+        "also carry a teacher's response (the run then starts at verify).\n\n"
         "Rows without a problem or reference answer, and unreadable lines, go to ingest/rejected/ with a reason "
-        "naming the file and line.",
+        "naming the file and line. A problem's records always land in one part.",
     ),
     "generate": (
         ("dp",),
@@ -136,6 +137,25 @@ COMMANDS = {  # command -> (its own options, help)
         "Check every trace against its reference: math-verify, choice letters, code tests in the sandbox.\n\n"
         "Each check runs in a worker process with a hard time limit. Adds verdict, verdict_reason, verify_ms, and "
         "with a judge (verify.judge) verdict_rule / verdict_judge per verify.policy.",
+    ),
+    "grade": (
+        (),
+        "Grade each problem from its traces: pass rate (per teacher too), its spread across teachers, shortest and "
+        "mean correct length, and a difficulty tier from grade.tiers.\n\n"
+        "With grade.judge, a model also rates each problem 1-10 (difficulty_judged).",
+    ),
+    "shorten": (
+        (),
+        "Shorten verified traces by shorten.strategy (or per tier, shorten.by_tier): shortest_correct, "
+        "first_correct, rewrite or paired.\n\n"
+        "Every shortened trace is verified again; when it fails the original is kept and shorten_status says why.",
+    ),
+    "select": (
+        (),
+        "Select the traces that enter the dataset: pass-rate band, tiers, length caps, at most k per problem, "
+        "quotas and a target size, hardest problems first.\n\n"
+        "Compares the whole run, so it runs once after every part of the stage before it; every dropped row gets "
+        "a reason in select/rejected/.",
     ),
     "export": (
         (),

@@ -1,7 +1,9 @@
 """One module per stage; ``build_stage(name, recipe)`` is the registry.
 
-Optional stages (decontaminate, dedup) run when the recipe has their section; each stage reads
-the parts of the active stage before it.
+Optional stages run when the recipe has their section (generate: when the sources are problems,
+not ``kind: traces``); each stage reads the parts of the active stage before it. Part ``i`` of
+every stage holds whole problems (all their traces), so per-problem stages (grade, shorten) need
+no barrier; dedup and select compare the whole run and are barriers.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from pipeline.errors import UserError
 from pipeline.recipe import Recipe
 from pipeline.stage import Stage
 
-STAGE_ORDER = ("ingest", "decontaminate", "generate", "verify", "dedup", "export")
-OPTIONAL_STAGES = ("decontaminate", "dedup")
+# select runs after dedup so its target size and quotas count the traces that reach the dataset.
+STAGE_ORDER = ("ingest", "decontaminate", "generate", "verify", "grade", "shorten", "dedup", "select", "export")
+OPTIONAL_STAGES = ("decontaminate", "generate", "grade", "shorten", "dedup", "select")
 # Stage name -> "module:class"; imported on use, so `distill status` never loads vLLM.
 _REGISTRY = {
     "ingest": "pipeline.stages.ingest:IngestStage",
     "decontaminate": "pipeline.stages.decontaminate:DecontaminateStage",
     "generate": "pipeline.stages.generate:GenerateStage",
     "verify": "pipeline.stages.verify:VerifyStage",
+    "grade": "pipeline.stages.grade:GradeStage",
+    "shorten": "pipeline.stages.shorten:ShortenStage",
     "dedup": "pipeline.stages.dedup:DedupStage",
+    "select": "pipeline.stages.select:SelectStage",
     "export": "pipeline.stages.export:ExportStage",
 }
 

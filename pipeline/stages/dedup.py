@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from pipeline.recipe import Recipe
 from pipeline.rows import Row
 from pipeline.stage import PartContext, Stage
-from pipeline.store import StageStore
 
 NEEDED = ["problem_id", "sample_idx", "teacher", "problem", "reasoning", "verdict"]
 
@@ -37,17 +34,8 @@ class DedupStage(Stage):
         from pipeline.dedup.exact import best_trace_key, keep_first
         from pipeline.dedup.find import find_duplicates
 
-        store = StageStore(run_dir, self.input_stage)
-        done = store.done_parts()  # all of them: the executor runs a barrier stage after the whole step
-        where, rows = [], []
-        reading = self.progress.task(f"dedup: reading {self.input_stage} parts", len(done), "parts")
-        for index in done:
-            table = pq.read_table(store.part_path(index), columns=NEEDED)
-            for position, row in enumerate(table.to_pylist()):
-                where.append((index, position))
-                rows.append(row)
-            reading.advance()
-        reading.finish()
+        read = self.read_whole_input(run_dir, NEEDED)
+        where, rows = list(read), list(read.values())
         self.progress.note(f"dedup: comparing {len(rows):,} traces (exact, then MinHash near duplicates)")
         ids = [f"{r['problem_id']}#{r['teacher']}#{r['sample_idx']}" for r in rows]
         key = best_trace_key(rows) if self.cfg.keep == "best_trace" else keep_first

@@ -1,32 +1,32 @@
-"""ingest: problems from files or Hub datasets -> rows of the common schema.
+"""ingest: problems (or traces someone already has) from files or Hub datasets -> rows of the common schema.
 
-Records are split into parts of ``ingest.rows_per_part`` in source order; the split is written
-to ``ingest/_plan.json`` so every later run and every shard agrees on it without re-reading.
+Records are grouped by problem (in order of first appearance) and split into parts at problem
+boundaries: a part is closed once it has ``ingest.rows_per_part`` rows, so all records of a
+problem, e.g. every trace of a ``kind: traces`` source, are in one part. Per-problem stages
+(grade, shorten) rely on that. The part sizes are written to ``ingest/_plan.json`` so every
+later run and every shard agrees on the split without re-reading.
+
+``kind: traces`` records become rows with generate's columns too (``pipeline.traces``); tokens
+of their prompt and response are counted with the recipe's ``tokenizer``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections import Counter
 from pathlib import Path
 
 from pipeline.recipe import Recipe, SourceConfig
 from pipeline.rows import STAGE_COLUMNS, Row, reject
-from pipeline.sources import read_source
+from pipeline.sources import RawRecord, check_mapped_columns, file_columns, read_source, source_label
+from pipeline.sources import field_text as _text
 from pipeline.stage import PartContext, Stage
 from pipeline.store import StageStore
+from pipeline.tokens import load_tokenizer
+from pipeline.traces import count_trace_tokens, ingest_params, number_traces, read_response, trace_columns, trace_fields
 from verifiers.choice import LETTERS
-
-
-def _text(value: object) -> str | None:
-    """A field as stripped text; missing, NaN (pandas' missing) and blank become None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value).strip() or None
-
 
 # Fields of a code problem that verifiers.code reads (tests and reference solutions).
 TEST_SPEC_KEYS = (
@@ -56,19 +56,52 @@ def _with_options(raw: dict, problem: str, answer: str | None) -> tuple[str, str
     return problem, answer
 
 
-def _fields(src: SourceConfig) -> dict[str, str]:
+def _fields(src: SourceConfig, number: int, records: list[RawRecord]) -> dict[str, str]:
     """Our field name -> the source's column name."""
+    check_mapped_columns(src, number, records)
+    if src.kind == "traces":
+        return trace_fields(src, number, file_columns(records))
     return {"problem": "problem", "reference_answer": "answer", "problem_id": "id", **src.columns}
 
 
-def _problem_id(raw: dict, src: SourceConfig) -> str | None:
+def _problem_id(raw: dict, fields: dict[str, str]) -> str | None:
     """The source's id, else a hash of the problem text (stable across reruns)."""
-    fields = _fields(src)
-    pid = _text(raw.get(fields["problem_id"]))
+    pid = _text(raw.get(fields["problem_id"])) if "problem_id" in fields else None
     if pid is None:
         problem = _text(raw.get(fields["problem"]))
         pid = hashlib.sha1(problem.encode()).hexdigest()[:16] if problem else None
     return pid
+
+
+def plan_parts(problem_ids: list[str | None], rows_per_part: int) -> tuple[list[int], list[int]]:
+    """(record order with each problem's records together, in order of first appearance; part
+    sizes, each part closed at a problem boundary once it has ``rows_per_part`` rows).
+
+    >>> plan_parts(["a", "b", "a", None, "c"], 2)
+    ([0, 2, 1, 3, 4], [2, 2, 1])
+    """
+    groups: dict[object, list[int]] = {}
+    for i, pid in enumerate(problem_ids):
+        groups.setdefault(pid if pid is not None else ("unreadable", i), []).append(i)
+    order, sizes, size = [], [], 0
+    for members in groups.values():
+        order += members
+        size += len(members)
+        if size >= rows_per_part:
+            sizes.append(size)
+            size = 0
+    if size or not sizes:
+        sizes.append(size)
+    return order, sizes
+
+
+def _bounds(plan: dict, index: int) -> tuple[int, int]:
+    """Records [start, stop) of part ``index``; plans from before problem grouping had fixed sizes."""
+    if "part_rows" not in plan:
+        size = plan["rows_per_part"]
+        return index * size, min(plan["num_records"], (index + 1) * size)
+    start = sum(plan["part_rows"][:index])
+    return start, start + plan["part_rows"][index]
 
 
 class IngestStage(Stage):
@@ -78,23 +111,45 @@ class IngestStage(Stage):
 
     def __init__(self, recipe: Recipe):
         self.cfg = recipe.ingest
-        self._records: list[tuple[int, dict]] | None = None  # (source number, raw record)
+        self.tokenizer = recipe.tokenizer
+        self.from_traces = recipe.from_traces
+        if self.from_traces:  # trace rows carry generate's columns: the run starts at verify
+            self.adds_columns = STAGE_COLUMNS["ingest"] + STAGE_COLUMNS["generate"]
+            self.unit_out = "traces"
+        self._records: list[tuple[int, dict]] | None = None  # (source number, raw record), grouped by problem
+        self._fields: list[dict[str, str]] = []  # per source: our field -> its column
+        self._part_rows: list[int] = []
 
     def _load(self) -> list[tuple[int, dict]]:
-        """All raw records; repeated problem ids are marked here, over all parts, so every
+        """All raw records, grouped by problem (``plan_parts``). Repeated problem ids (traces:
+        repeated (problem_id, teacher, sample_idx)) are marked here, over all parts, so every
         shard agrees on which occurrence is the first (kept) one."""
         if self._records is None:
-            self._records = [(i, rec) for i, src in enumerate(self.cfg.sources) for rec in read_source(src)]
-            first_seen: dict[str, str] = {}
-            for no, rec in self._records:
-                pid = _problem_id(rec, self.cfg.sources[no])
-                if pid is None:
-                    continue
-                if pid in first_seen:
-                    rec["_duplicate_of"] = first_seen[pid]
-                else:
-                    first_seen[pid] = f"{rec['_source']}:{rec['_index']}"
+            loaded = []
+            for no, src in enumerate(self.cfg.sources):
+                records = read_source(src)
+                self._fields.append(_fields(src, no, records))  # bad mappings fail here, before any part
+                loaded += [(no, rec) for rec in records]
+            for no, rec in loaded:
+                rec["_problem_id"] = _problem_id(rec, self._fields[no])
+            self._mark_duplicates(loaded)
+            order, self._part_rows = plan_parts([rec["_problem_id"] for _, rec in loaded], self.cfg.rows_per_part)
+            self._records = [loaded[i] for i in order]
         return self._records
+
+    def _mark_duplicates(self, loaded: list[tuple[int, dict]]) -> None:
+        if self.from_traces:  # many traces per problem are the point; a trace repeated is not
+            number_traces([(rec, self._fields[no], source_label(self.cfg.sources[no])) for no, rec in loaded])
+            return
+        first_seen: dict[str, str] = {}
+        for _, rec in loaded:
+            pid = rec["_problem_id"]
+            if pid is None:
+                continue
+            if pid in first_seen:
+                rec["_duplicate_of"] = first_seen[pid]
+            else:
+                first_seen[pid] = f"{rec['_source']}:{rec['_index']}"
 
     def input_parts(self, run_dir: Path) -> list[int]:
         store = StageStore(run_dir, self.name)
@@ -102,9 +157,10 @@ class IngestStage(Stage):
         if plan is None:
             total = len(self._load())
             plan = {
-                "num_parts": max(1, -(-total // self.cfg.rows_per_part)),
+                "num_parts": len(self._part_rows),
                 "num_records": total,
                 "rows_per_part": self.cfg.rows_per_part,
+                "part_rows": self._part_rows,  # parts end at problem boundaries: sizes vary
             }
             store.write_plan(plan)
         return list(range(plan["num_parts"]))
@@ -117,31 +173,38 @@ class IngestStage(Stage):
         return []
 
     def input_rows(self, run_dir: Path, index: int) -> int | None:
-        plan = StageStore(run_dir, self.name).read_plan()
-        size = plan["rows_per_part"]
-        return max(0, min(size, plan["num_records"] - index * size))
+        start, stop = _bounds(StageStore(run_dir, self.name).read_plan(), index)
+        return max(0, stop - start)
 
     def read_input(self, run_dir: Path, index: int) -> tuple[list[Row], list[str]]:
-        size = self.cfg.rows_per_part
-        return [dict(rec, _source_no=no) for no, rec in self._load()[index * size : (index + 1) * size]], []
+        start, stop = _bounds(StageStore(run_dir, self.name).read_plan(), index)
+        return [dict(rec, _source_no=no) for no, rec in self._load()[start:stop]], []
+
+    def setup(self) -> None:
+        if self.from_traces:  # a tokenizer that cannot load fails the run before any part is written
+            load_tokenizer(self.tokenizer)
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
-        kept, rejected = [], []
+        kept, rejected, outputs = [], [], []
         for raw in rows:
             row, reason = self._to_row(raw)
+            output = row.pop("_output", None)
             if reason:
                 rejected.append(reject(row, *reason.split(": ", 1)))
             else:
                 kept.append(row)
+                outputs.append(output)
+        if self.from_traces and kept:
+            count_trace_tokens(kept, outputs, self.tokenizer, stats)
         return kept, rejected
 
     def _to_row(self, raw: dict) -> tuple[Row, str | None]:
         src = self.cfg.sources[raw["_source_no"]]
         where = f"{raw['_source']}:{raw['_index']}"
-        fields = _fields(src)
+        fields = self._fields[raw["_source_no"]]
         problem = _text(raw.get(fields["problem"]))
         row: Row = {
-            "problem_id": _problem_id(raw, src),
+            "problem_id": raw["_problem_id"],
             "domain": src.domain,
             "problem": problem if problem is not None else raw.get("_raw"),
             "reference_answer": _text(raw.get(fields["reference_answer"])),
@@ -152,6 +215,7 @@ class IngestStage(Stage):
             return row, raw["_error"]
         if src.domain == "choice" and problem is not None:
             row["problem"], row["reference_answer"] = _with_options(raw, problem, row["reference_answer"])
+        bad_response = self._add_trace(raw, row, fields, where) if src.kind == "traces" else None
         if src.domain == "code":
             spec = {k: raw[k] for k in TEST_SPEC_KEYS if raw.get(k) not in (None, "", [])}
             if not any(k in spec for k in ("tests", "test", "test_list")):
@@ -161,6 +225,20 @@ class IngestStage(Stage):
             return row, f"missing_problem: {where}: field {fields['problem']!r} is missing or empty"
         if row["reference_answer"] is None and src.domain in ("math", "choice"):
             return row, f"missing_reference_answer: {where}: field {fields['reference_answer']!r} is missing or empty"
+        if bad_response:
+            return row, bad_response
+        if "_duplicate_of" in raw and src.kind == "traces":
+            key, first = (row["problem_id"], row["teacher"], row["sample_idx"]), raw["_duplicate_of"]
+            return row, f"duplicate_trace: {where}: (problem_id, teacher, sample_idx) {key} already at {first}"
         if "_duplicate_of" in raw:
             return row, f"duplicate_problem_id: {where}: {row['problem_id']!r} already at {raw['_duplicate_of']}"
         return row, None
+
+    def _add_trace(self, raw: dict, row: Row, fields: dict[str, str], where: str) -> str | None:
+        """Put a trace record's response into generate's columns of ``row``; return why it is bad, if it is."""
+        response, bad = read_response(raw, fields, where)
+        params = ingest_params(source_label(self.cfg.sources[raw["_source_no"]]), self.tokenizer)
+        row.update(trace_columns(raw, row["problem"], response, params), _output=response and response.output)
+        if bad is None and row["sample_idx"] is None and "sample_idx" in fields:
+            bad = f"invalid_sample_idx: {where}: field {fields['sample_idx']!r} is not a non-negative integer"
+        return bad

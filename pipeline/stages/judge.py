@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 
-from pipeline.backends import Request, TeacherBackend, load_backend
-from pipeline.prompts import load_template, render
+from pipeline.backends import TeacherBackend
 from pipeline.recipe import JudgeConfig
 from pipeline.rows import Row
+from pipeline.stages.ask import MAX_STORED_OUTPUT, ModelTask
 
 _LAST_WORD = re.compile(r"\b(YES|NO)\b[\s\W]*$", re.IGNORECASE)
-MAX_STORED_OUTPUT = 2000
 
 
 def parse_judgement(text: str) -> bool | None:
@@ -24,45 +23,21 @@ def parse_judgement(text: str) -> bool | None:
     return None if match is None else match.group(1).upper() == "YES"
 
 
-class Judge:
+class Judge(ModelTask):
     def __init__(self, cfg: JudgeConfig, seed: int, backend: TeacherBackend | None = None):
-        self.cfg = cfg
-        self.seed = seed
-        self.template = load_template(
-            cfg.prompt_template, required=("reference", "answer"), field="verify.judge.prompt_template"
+        super().__init__(
+            cfg, seed, required=("reference", "answer"), field="verify.judge.prompt_template", backend=backend
         )
-        self.backend = backend
-        self.sampling = {k: v for k, v in cfg.sampling.model_dump().items() if v is not None}
 
-    def setup(self) -> None:
-        if self.backend is None:
-            self.backend = load_backend(self.cfg.teacher, self.seed)
-
-    def ask(self, rows: list[Row]) -> list[tuple[bool | None, str]]:
+    def ask_rows(self, rows: list[Row]) -> list[tuple[bool | None, str]]:
         """One (judgement, reply) per row, all rows in one engine call."""
-        conversations = [
+        replies = self.ask(
             [
-                {
-                    "role": "user",
-                    "content": render(
-                        self.template,
-                        problem=r["problem"],
-                        reference=r["reference_answer"] or "",
-                        answer=r["answer_text"],
-                    ),
-                }
+                {"problem": r["problem"], "reference": r["reference_answer"] or "", "answer": r["answer_text"]}
+                for r in rows
             ]
-            for r in rows
+        )
+        return [
+            (None, "prompt_too_long") if text is None else (parse_judgement(text), text[:MAX_STORED_OUTPUT])
+            for text in replies
         ]
-        budget = self.backend.max_model_len - self.cfg.sampling.max_tokens
-        fits = [n <= budget for n in self.backend.count_prompt_tokens(conversations)]
-        requests = [Request(c, 1, self.seed, self.sampling) for c, ok in zip(conversations, fits, strict=True) if ok]
-        replies = iter(self.backend.chat(requests))
-        out: list[tuple[bool | None, str]] = []
-        for ok in fits:
-            if not ok:
-                out.append((None, "prompt_too_long"))
-                continue
-            text = next(replies).samples[0].text
-            out.append((parse_judgement(text), text[:MAX_STORED_OUTPUT]))
-        return out

@@ -103,7 +103,7 @@ class VerifyStage(Stage):
             and r["think_closed"]
             and (ask_all or (not r["verdict_rule"] and r["verdict_reason"] in JUDGEABLE_FAILURES))
         ]
-        for row, (judgement, reply) in zip(asked, self.judge.ask(asked), strict=True):
+        for row, (judgement, reply) in zip(asked, self.judge.ask_rows(asked), strict=True):
             row.update(verdict_judge=judgement, judge_output=reply)
             stats["judge_asked"] += 1
             if judgement is not None and judgement != row["verdict_rule"]:

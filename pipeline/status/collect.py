@@ -7,18 +7,20 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.recipe import parse_recipe
+from pipeline.recipe import Recipe, parse_recipe
 from pipeline.stages import STAGE_ORDER, active_stages
+from pipeline.stages.pairs import PAIRS_DIR
 from pipeline.status.teachers import compare_teachers
+from pipeline.status.tiers import tier_table
 from pipeline.store import StageStore
 
 
-def _active(run_dir: Path) -> list[str] | None:
-    """Stages the run's pinned recipe turns on (None when the run dir has no recipe)."""
+def _recipe(run_dir: Path) -> Recipe | None:
+    """The run's pinned recipe (None when the run dir has none)."""
     path = run_dir / "recipe.yaml"
     if not path.is_file():
         return None
-    return active_stages(parse_recipe(yaml.safe_load(path.read_text()), str(path)))
+    return parse_recipe(yaml.safe_load(path.read_text()), str(path))
 
 
 def _stage(store: StageStore, total: int | None) -> dict:
@@ -65,22 +67,29 @@ def unfinished(run_dir: Path, stages: list[str], shard: int = 0, num_shards: int
 
 
 def run_status(run_dir: Path) -> dict:
-    """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters.
+    """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters; the
+    teacher comparison, the per-tier table and where the datasets are (``dataset``: the SFT
+    export folder, ``pairs``: the preference pairs folder; null until a part of it exists).
 
     ``complete`` is true when every stage the pinned recipe turns on has all its parts.
     """
     run_dir = Path(run_dir)
+    recipe = _recipe(run_dir)
     plan = StageStore(run_dir, "ingest").read_plan()
     total = plan["num_parts"] if plan else None
     stages = {name: _stage(StageStore(run_dir, name), total) for name in STAGE_ORDER}
-    active = _active(run_dir) or [n for n, st in stages.items() if st["parts_done"]]
+    active = (active_stages(recipe) if recipe else None) or [n for n, st in stages.items() if st["parts_done"]]
     complete = total is not None and all(stages[n]["parts_done"] == total for n in active)
     stages = {n: st for n, st in stages.items() if n in active or st["parts_done"]}
     exported = stages.get("export", {}).get("parts_done")
+    # Only a recipe with pairs on names them: a --force rerun without pairs clears its parts anyway.
+    paired = recipe is not None and recipe.export.preference_pairs and StageStore(run_dir, PAIRS_DIR).done_parts()
     return {
         "run_dir": str(run_dir),
         "complete": complete,
         "stages": stages,
         "teachers": compare_teachers(run_dir),
+        "tiers": tier_table(run_dir, recipe.grade.tier_names if recipe and recipe.grade else None, active),
         "dataset": str(run_dir / "export") if exported else None,
+        "pairs": str(run_dir / PAIRS_DIR) if paired else None,
     }

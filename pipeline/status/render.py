@@ -15,12 +15,21 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _outcome(name: str, st: dict) -> str:
-    """The last column: verdicts for verify, the reasons rows were dropped everywhere else."""
+    """The last column: verdicts for verify, tiers for grade, what shorten changed, and the
+    reasons rows were dropped everywhere."""
     parts = []
     if name == "verify":
         verdicts = {k.removeprefix("verdict_"): v for k, v in st["counters"].items() if k.startswith("verdict_")}
         if verdicts:
             parts.append(f"verdicts: {_counts(verdicts)}")
+    if name == "grade":
+        tiers = {k.removeprefix("problems_"): v for k, v in st["counters"].items() if k.startswith("problems_")}
+        if tiers:
+            parts.append(f"problems: {_counts(tiers)}")
+    if name == "shorten":
+        done = {k.removesuffix("_shortened"): v for k, v in st["counters"].items() if k.endswith("_shortened")}
+        if done:
+            parts.append(f"shortened: {_counts(done)}")
     if st["rows_rejected"]:
         reasons = st["drop_reasons"]
         if name == "export" and all(k.startswith("verdict_") for k in reasons):
@@ -77,6 +86,32 @@ def teacher_table(teachers: dict) -> Table:
     return table
 
 
+def tier_table(tiers: list[dict]) -> Table:
+    """Per difficulty tier: problems, traces, traces in the dataset, tokens of verified traces
+    before -> after shortening, verified rate after it, and traces each strategy shortened."""
+    title = "difficulty tiers (kept: in the dataset; tokens: mean of verified traces, before → after shortening)"
+    table = Table(title=title, title_justify="left")
+    for col in ("tier", "problems", "traces", "kept", "tokens", "verified", "shortened"):
+        table.add_column(col, justify="left" if col in ("tier", "shortened") else "right", no_wrap=col != "shortened")
+
+    def tokens(t: dict) -> str:
+        if t["mean_tokens_after"] is None:
+            return "-"
+        return f"{t['mean_tokens_before']:,.0f} → {t['mean_tokens_after']:,.0f}"
+
+    for t in tiers:
+        table.add_row(
+            Text(t["tier"]),
+            f"{t['problems']:,}",
+            f"{t['traces']:,}",
+            f"{t['kept']:,}",
+            tokens(t),
+            "-" if t["verified_rate"] is None else f"{100 * t['verified_rate']:.1f}%",
+            Text(_counts(t["shortened"]) or "-"),
+        )
+    return table
+
+
 def print_summary(
     console: Console, status: dict, stages: list[str] | None = None, unfinished: list[str] | None = None
 ) -> None:
@@ -97,12 +132,23 @@ def print_summary(
         )
     if status.get("teachers") and ("generate" in shown or "verify" in shown):
         console.print(teacher_table(status["teachers"]))
+    if status.get("tiers") and {"grade", "shorten", "select", "export"} & set(shown):
+        console.print(tier_table(status["tiers"]))
     export = shown.get("export")
     if export and status["dataset"]:
         line = Text("dataset: ")
         line.append(status["dataset"], style="bold")
         line.append(
             f" ({export['rows_kept']:,} rows, {export['counters'].get('n_output_tokens', 0):,} assistant tokens)"
+        )
+        console.print(line)
+    if export and status.get("pairs"):
+        c = export["counters"]
+        line = Text("pairs: ")
+        line.append(status["pairs"], style="bold")
+        line.append(
+            f" ({c.get('pairs', 0):,} preference pairs from {c.get('problems_with_pairs', 0):,} problems; "
+            f"{c.get('problems_without_negatives', 0):,} problems had no wrong trace to pair)"
         )
         console.print(line)
     if unfinished is None:

@@ -16,7 +16,9 @@ from pipeline.stages.ingest import IngestStage
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["ingest", "generate", "verify", "export", "run", "status"])
+@pytest.mark.parametrize(
+    "command", ["ingest", "generate", "verify", "grade", "shorten", "select", "export", "run", "status"]
+)
 def test_every_command_explains_itself(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -52,6 +54,18 @@ def test_run_dir_refuses_a_different_recipe(tmp_path, problems):
     assert runner.invoke(app, ["ingest", str(first), "--run-dir", str(tmp_path / "run")]).exit_code == 0
     result = runner.invoke(app, ["ingest", str(second), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 2 and "different recipe" in result.output
+
+
+def test_a_recipe_fixed_after_a_bad_input_error_reuses_the_run_dir(tmp_path, problems):
+    broken = base_recipe(problems)
+    broken["ingest"]["sources"][0]["columns"] = {"reference_answer": "answr"}
+    result = runner.invoke(
+        app, ["ingest", str(write_recipe(tmp_path / "r.yaml", broken)), "--run-dir", str(tmp_path / "run")]
+    )
+    assert result.exit_code == 2 and "columns.reference_answer: no column 'answr'" in result.output
+    fixed = write_recipe(tmp_path / "r.yaml", base_recipe(problems))
+    result = runner.invoke(app, ["ingest", str(fixed), "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output  # nothing was made with the broken one: no "different recipe"
 
 
 def test_bad_shard_flag(tmp_path, problems):

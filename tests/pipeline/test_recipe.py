@@ -91,7 +91,7 @@ def test_unknown_engine_argument_is_named_with_a_suggestion(tmp_path, problems):
 @pytest.mark.parametrize("path", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_bundled_recipe_validates(path):
     recipe = load_recipe(path)
-    assert recipe.generate.teachers
+    assert recipe.from_traces or recipe.generate.teachers
 
 
 def test_dedup_bands_times_rows_over_num_perm_is_one_line(tmp_path, problems):
@@ -140,3 +140,59 @@ def test_dedup_sections_become_library_configs(tmp_path, problems):
     empty = load_recipe(write_recipe(tmp_path / "e.yaml", {**base_recipe(problems), "dedup": {}, "decontaminate": {}}))
     assert (empty.dedup.config, empty.decontaminate.config) == (MinHashConfig(), DecontamConfig())
     assert empty.decontaminate.benchmarks == ["all"]
+
+
+def _graded(problems, **sections) -> dict:
+    recipe = base_recipe(problems)
+    recipe.update(sections)
+    return recipe
+
+
+@pytest.mark.parametrize(
+    "sections, expected",
+    [
+        ({"shorten": {}}, "shorten: needs pass rates and tiers; add a 'grade:' section"),
+        ({"select": {}}, "select: needs pass rates and tiers; add a 'grade:' section"),
+        (
+            {"grade": {}, "shorten": {"strategy": "first_corect"}},
+            "shorten.strategy: Input should be 'none', 'shortest_correct', 'first_correct', 'rewrite' or 'paired'",
+        ),
+        (
+            {"grade": {}, "shorten": {"by_tier": {"hrad": "first_correct"}}},
+            "shorten.by_tier: tier(s) ['hrad'] are not defined by grade.tiers "
+            "(defined: ['easy', 'medium', 'hard', 'unsolved'])",
+        ),
+        (
+            {"grade": {"tiers": {"easy": 0.9, "rest": 0.0}}, "select": {"tiers": ["hard"]}},
+            "select.tiers: tier(s) ['hard'] are not defined by grade.tiers",
+        ),
+        ({"grade": {"tiers": {"a": 0.2, "b": 0.5, "c": 0}}}, "grade: tiers: cut points must be distinct"),
+        ({"grade": {"tiers": {"a": 0.5}}}, "grade: tiers: the last tier must start at 0"),
+        ({"grade": {}, "shorten": {"strategy": "rewrite"}}, "strategy 'rewrite' needs a 'rewrite' section"),
+        ({"grade": {}, "select": {"min_pass_rate": 0.9, "max_pass_rate": 0.5}}, "min_pass_rate 0.9 > max_pass_rate"),
+    ],
+)
+def test_grade_shorten_select_sections_are_checked(tmp_path, problems, sections, expected):
+    assert expected in _error(tmp_path, _graded(problems, **sections))
+
+
+def test_traces_sources_need_no_generate_and_refuse_one(tmp_path, problems):
+    recipe = base_recipe(problems)
+    recipe["ingest"]["sources"][0]["kind"] = "traces"
+    assert "generate: the sources are 'kind: traces'" in _error(tmp_path, recipe)
+    del recipe["generate"]
+    assert load_recipe(write_recipe(tmp_path / "r.yaml", recipe)).from_traces
+    recipe["ingest"]["sources"].append({"path": str(problems), "domain": "math"})
+    assert "mix of 'kind: traces' and problem sources" in _error(tmp_path, recipe)
+
+
+def test_problem_sources_still_need_generate(tmp_path, problems):
+    recipe = base_recipe(problems)
+    del recipe["generate"]
+    assert "generate: required key is missing" in _error(tmp_path, recipe)
+
+
+def test_trace_columns_only_on_trace_sources(tmp_path, problems):
+    recipe = base_recipe(problems)
+    recipe["ingest"]["sources"][0]["columns"] = {"response": "completion"}
+    assert "columns ['response'] are for 'kind: traces' sources" in _error(tmp_path, recipe)

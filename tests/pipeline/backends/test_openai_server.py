@@ -16,6 +16,12 @@ from pipeline.errors import UserError
 KEY = "sk-test-secret-123"
 
 
+class _Server(ThreadingHTTPServer):
+    # The client opens up to max_concurrency connections at once; the default listen backlog (5)
+    # resets some of them when the machine is busy.
+    request_queue_size = 256
+
+
 class ScriptedOpenAIServer:
     def __init__(
         self,
@@ -85,7 +91,7 @@ class ScriptedOpenAIServer:
                     },
                 )
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

@@ -35,8 +35,8 @@ def dedup_calls(monkeypatch):
     return calls
 
 
-def _job(tmp_path, problems, **kw):
-    data = {**base_recipe(problems), "dedup": {}}
+def _job(tmp_path, problems, sections=None, **kw):
+    data = {**base_recipe(problems), "dedup": {}, **(sections or {})}
     path = write_recipe(tmp_path / "r.yaml", data)
     recipe = parse_recipe(data)
     return Job(recipe=recipe, recipe_path=path, run_dir=tmp_path / "run", stages=tuple(active_stages(recipe)), **kw)
@@ -69,6 +69,26 @@ def test_external_shards_wait_at_the_barrier_and_the_last_one_runs_it(tmp_path, 
     assert status["complete"] and status["stages"]["export"]["parts_done"] == 3
     again = get_executor("local").run(_job(tmp_path, problems, shard=0, num_shards=2))  # a late rerun: nothing left
     assert again.waiting is None and dedup_calls == [[0, 1, 2]]
+
+
+def _rows(run_dir, stage):
+    import pyarrow.parquet as pq
+
+    return [r for p in sorted((run_dir / stage).glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+def test_external_shards_pass_two_barriers_in_a_row_like_one_process(tmp_path, problems, fake_teacher):
+    # grade and shorten shard like verify; dedup and select are barriers, one after the other.
+    sections = {"grade": {}, "shorten": {"strategy": "shortest_correct"}, "select": {"target_size": 2}}
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    get_executor("local").run(_job(whole, problems, sections))
+    first = get_executor("local").run(_job(tmp_path, problems, sections, shard=0, num_shards=2))
+    assert "dedup runs once every shard has finished shorten" in first.waiting
+    assert get_executor("local").run(_job(tmp_path, problems, sections, shard=1, num_shards=2)).waiting is None
+    assert run_status(tmp_path / "run")["complete"]
+    assert _rows(tmp_path / "run", "export") == _rows(whole / "run", "export")
+    assert len(_rows(tmp_path / "run", "export")) == 2
 
 
 @dataclass(frozen=True)
