@@ -21,7 +21,9 @@ One untimed warm-up call of each side starts the fork server, then ``--repeats``
 ABAB order. Prints each pair, min/median traces/s per side, the ratio (b)/(a) (goal >= 0.3), how
 often a cut was found and how much reasoning it removes (FCS, and FCS+1 with keep_reflection) on
 the timed traces and on the real rows as they are (all three math files, verify-accepted rows), and
-last ``shorten_fcs_ratio=<median of the paired ratios>``.
+``shorten_fcs_ratio=<median of the paired ratios>``. Then the stages themselves, side by side on
+the same rows: verify's ``process`` against shorten's (first_correct search + re-verification of
+every cut trace + token counts), ending with ``shorten_stage_ratio=<median>``.
 
     .venv/bin/python benchmarks/shorten.py [--repeats 7] [--traces 200] [--variants 2]
 """
@@ -173,7 +175,67 @@ def main() -> None:
             f"real rows unchanged ({len(accepted)} verify accepts, of {len(real)} closed): {name} cut found "
             f"{got} ({got / max(1, len(accepted)):.1%}), mean removed {removed:.1%}"
         )
+    stage_median = stage_ratio(traces, args.repeats)
     print(f"shorten_fcs_ratio={median:.3f}", flush=True)
+    print(f"shorten_stage_ratio={stage_median:.3f}", flush=True)
+
+
+def stage_ratio(traces: list[dict], repeats: int) -> float:
+    """The two stages as they run in a pipeline, on the same rows, one worker each: verify's
+    ``process`` against shorten's (first_correct: the search, re-verification of every cut trace,
+    token counts of the new text). Returns the median of the paired ratios."""
+    from collections import Counter as Stats
+
+    from pipeline.recipe import parse_recipe
+    from pipeline.stages.shorten import ShortenStage
+    from pipeline.stages.verify import VerifyStage
+
+    recipe = parse_recipe(
+        {
+            "name": "bench",
+            "ingest": {"sources": [{"path": "x.jsonl", "kind": "traces"}]},
+            "verify": {"workers": 1, "timeout_s": TIMEOUT_S},
+            "grade": {},
+            "shorten": {"strategy": "first_correct", "workers": 1, "timeout_s": TIMEOUT_S},
+        }
+    )
+    rows = [
+        {
+            "problem_id": f"p{i}",
+            "domain": "math",
+            "problem": t["problem"],
+            "reference_answer": t["gold"],
+            "teacher": "t",
+            "sample_idx": 0,
+            "reasoning": t["reasoning"],
+            "answer_text": t["answer_text"],
+            "think_closed": True,
+            "n_output_tokens": 0,
+            "difficulty": "medium",
+        }
+        for i, t in enumerate(traces)
+    ]
+    verify, shorten = VerifyStage(recipe), ShortenStage(recipe)
+    verified, _ = verify.process(rows, Stats())  # untimed warm-up; gives shorten its verdicts
+    shorten.process(verified[:2], Stats())
+    ratios = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        verify.process(rows, Stats())
+        a_s = time.perf_counter() - start
+        start = time.perf_counter()
+        out, _ = shorten.process(verified, Stats())
+        b_s = time.perf_counter() - start
+        ratios.append(a_s / b_s)
+        changed = sum(r["shorten_status"] == "shortened" for r in out)
+        print(
+            f"stage pair {i:2d} verify {len(rows) / a_s:7.1f} traces/s | shorten {len(rows) / b_s:7.1f} traces/s "
+            f"({changed} shortened, each re-verified) | ratio {ratios[-1]:.3f}",
+            flush=True,
+        )
+    median = statistics.median(ratios)
+    print(f"stage ratio shorten/verify: median {median:.3f}, min-max {min(ratios):.3f}-{max(ratios):.3f}")
+    return median
 
 
 if __name__ == "__main__":
