@@ -106,5 +106,20 @@ class Stage:
         reading.finish()
         return rows
 
+    @staticmethod
+    def split_by_decisions(
+        rows: list[Row], part: PartContext, decisions: dict[tuple[int, int], Row]
+    ) -> tuple[list[Row], list[Row]]:
+        """For barrier stages: rows with no decision are kept; the others are rejected with the
+        decision's columns added (``drop_reason`` and any evidence)."""
+        kept, rejected = [], []
+        for position, row in enumerate(rows):
+            decision = decisions.get((part.index, position))
+            if decision is None:
+                kept.append(row)
+            else:
+                rejected.append({**row, **decision})
+        return kept, rejected
+
     def output_columns(self, input_columns: list[str]) -> list[str]:
         return input_columns + [c for c in self.adds_columns if c not in input_columns]

@@ -50,11 +50,4 @@ class DedupStage(Stage):
         self.decisions = {where[i]: e for i, e in evidence.items()}
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
-        kept, rejected = [], []
-        for position, row in enumerate(rows):
-            evidence = self.decisions.get((part.index, position))
-            if evidence is None:
-                kept.append(row)
-            else:
-                rejected.append({**row, **evidence})
-        return kept, rejected
+        return self.split_by_decisions(rows, part, self.decisions)

@@ -186,12 +186,7 @@ class SelectStage(Stage):
         self.dropped = Selection(self.cfg, self.seed).decide(rows)
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
-        kept, rejected = [], []
-        for position, row in enumerate(rows):
-            reason = self.dropped.get((part.index, position))
-            if reason is None:
-                kept.append(row)
-                stats["selected" if row["verdict"] else "failed_passed_through"] += 1
-            else:
-                rejected.append({**row, "drop_reason": reason})
+        decisions = {where: {"drop_reason": reason} for where, reason in self.dropped.items() if where[0] == part.index}
+        kept, rejected = self.split_by_decisions(rows, part, decisions)
+        stats.update("selected" if row["verdict"] else "failed_passed_through" for row in kept)
         return kept, rejected
