@@ -12,20 +12,23 @@ Traces (all real text, from ``../shared/traces``; nothing generated):
   to the answer. Rows already longer stay as they are, except truncated rows (no closed think
   block), which are cut to ``TARGET_CHARS`` (what a max-tokens stop at that length would give).
 
-Measured in one process, one core, one after the other, on the same traces in the same
-shuffled order, after one untimed pass of both over all traces: the LaTeX parser (ANTLR) builds
-its prediction caches on the first parse of each new shape of expression, and without the
-warm-up whichever side runs first pays for the other (steady-state throughput is what a long
-verify stage sees):
+Measured in one process, one core, side by side: after one untimed pass of both over all
+traces (the LaTeX parser (ANTLR) builds its prediction caches on the first parse of each new
+shape of expression, and without the warm-up whichever side runs first pays for the other;
+steady-state throughput is what a long verify stage sees), ``--rounds`` timed passes of each over
+the same traces in the same shuffled order, taken in chunks of ``CHUNK`` traces: each chunk runs
+on one side then the other (which side first alternates), so that a change of machine load
+during the run weighs on both sides alike. The ratio is of the summed times:
 
 - ours:  ``check(gold, completion)``; our answer-parse cache is cleared before every trace so
   repeated answers across variants are not free (the gold cache is kept: golds repeat per
-  problem in a real verify stage, and the naive side gets the same by parsing each gold once);
+  problem in a real verify stage, and the naive side gets the same by parsing each gold once;
+  an answer written exactly as its gold, up to layout, reuses the gold's parse);
 - naive: ``verify(parse("$gold$"), parse(completion))`` with math-verify's defaults, including
   its own 5 s ``signal.alarm`` timeouts (main thread of this process, so they work).
 
 Agreement is counted on traces whose think block closed (both sides see the same answer).
-Run: ``.venv/bin/python benchmarks/verify_math.py [--variants 3]``.
+Run: ``.venv/bin/python benchmarks/verify_math.py [--variants 3] [--rounds 2]``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
 FILES = ["thought_anchors_r1distill_math.jsonl", "trace_topology_math500.jsonl", "skythought_sky_t1_student_math.jsonl"]
 TARGET_CHARS = 30_000
 VARIANTS = 3
+CHUNK = 50  # traces per side-by-side step: short against load changes, long against shared caches
 
 
 def lengthen(row: dict, paragraphs: list[str], rng: random.Random) -> str:
@@ -122,20 +126,36 @@ def run_naive(traces: list[dict]) -> tuple[list[bool], float, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", type=int, default=VARIANTS)
+    ap.add_argument("--rounds", type=int, default=2, help="timed passes of each side")
     ap.add_argument("--show", type=int, default=20, help="disagreements to print")
     args = ap.parse_args()
     logging.disable(logging.WARNING)  # math-verify logs every timeout / disabled-timeout notice
     traces = build(args.variants)
     run_ours(traces), run_naive(traces)  # warm-up pass, see the module docstring
-    ours, ours_s = run_ours(traces)
-    naive, naive_s, naive_timeouts = run_naive(traces)
-    n, chars = len(traces), sum(len(t["completion"]) for t in traces)
+    ours_s = naive_s = 0.0
+    naive_timeouts, ratios = 0, []
+    for _ in range(args.rounds):
+        ours, naive, round_ours_s, round_naive_s = [], [], 0.0, 0.0
+        for c, at in enumerate(range(0, len(traces), CHUNK)):
+            chunk = traces[at : at + CHUNK]
+            if c % 2:
+                naive_part, chunk_naive_s, timeouts = run_naive(chunk)
+                ours_part, chunk_ours_s = run_ours(chunk)
+            else:
+                ours_part, chunk_ours_s = run_ours(chunk)
+                naive_part, chunk_naive_s, timeouts = run_naive(chunk)
+            ours, naive = ours + ours_part, naive + naive_part
+            round_ours_s, round_naive_s = round_ours_s + chunk_ours_s, round_naive_s + chunk_naive_s
+            naive_timeouts += timeouts
+        ours_s, naive_s = ours_s + round_ours_s, naive_s + round_naive_s
+        ratios.append(round_naive_s / round_ours_s)
+    n, chars = len(traces) * args.rounds, sum(len(t["completion"]) for t in traces) * args.rounds
     closed = [i for i, t in enumerate(traces) if t["closed"]]
     disagree = [i for i in closed if ours[i].ok != naive[i][0]]
-    print(f"verify_math_traces={n} closed={len(closed)} mean_chars={chars / n:.0f}")
+    print(f"verify_math_traces={len(traces)} rounds={args.rounds} closed={len(closed)} mean_chars={chars / n:.0f}")
     print(f"verify_math_ours_traces_per_s={n / ours_s:.1f}")
     print(f"verify_math_naive_traces_per_s={n / naive_s:.1f} naive_timeouts={naive_timeouts}")
-    print(f"verify_math_speedup={naive_s / ours_s:.2f}")
+    print(f"verify_math_speedup={naive_s / ours_s:.2f} per_round={' '.join(f'{x:.2f}' for x in ratios)}")
     print(f"verify_math_agreement={1 - len(disagree) / len(closed):.4f} disagreements={len(disagree)}")
     right = {"ours": 0, "naive": 0, "unlabelled": 0}
     for i in disagree:

@@ -175,9 +175,19 @@ class ModelTaskConfig(_Strict):
 
 
 class JudgeConfig(ModelTaskConfig):
-    """An LLM asked whether a final answer matches the reference: a second opinion."""
+    """An LLM judge. ``reference``: does the final answer match the reference (a second opinion).
+    ``rubric``: a score 0-10 for the answer against a rubric, no reference needed (rows without a
+    reference are kept at ingest); ``judge_score`` = score / 10, verified when >= ``threshold``."""
 
-    prompt_template: str = "judge_equivalence"
+    mode: Literal["reference", "rubric"] = "reference"
+    prompt_template: str | None = None  # default: judge_equivalence (reference) or judge_rubric (rubric)
+    threshold: float = Field(default=0.7, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _template_for_mode(self) -> "JudgeConfig":
+        if self.prompt_template is None:
+            self.prompt_template = "judge_rubric" if self.mode == "rubric" else "judge_equivalence"
+        return self
 
 
 class DifficultyJudgeConfig(ModelTaskConfig):
@@ -209,8 +219,10 @@ class VerifyConfig(_Strict):
     # Run each code problem's reference solution on its tests first; drop tests it fails.
     validate_tests: bool = False
     # rule: checkers only. judge_on_rule_failure: a rule failure the judge accepts counts as
-    # correct. both: correct only when the rule and the judge agree it is.
-    policy: Literal["rule", "judge_on_rule_failure", "both"] = "rule"
+    # correct. both: correct only when the rule and the judge agree it is. judge: the judge alone.
+    # A row without a reference (rubric judge) has no rule verdict: under every policy but 'rule'
+    # the judge decides it; under 'rule' it is not verified.
+    policy: Literal["rule", "judge_on_rule_failure", "both", "judge"] = "rule"
     judge: JudgeConfig | None = None
     judge_all_rows: bool = False  # also ask on rows the policy does not need (disagreement stats)
 
@@ -362,6 +374,11 @@ class Recipe(_Strict):
     dedup: DedupConfig | None = None
     select: SelectConfig | None = None
     export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @property
+    def reference_free(self) -> bool:
+        """True when a rubric judge can verify rows that have no reference answer."""
+        return self.verify.judge is not None and self.verify.judge.mode == "rubric"
 
     @property
     def from_traces(self) -> bool:

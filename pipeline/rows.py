@@ -55,12 +55,19 @@ _COLUMNS: list[Column] = [
     # -- verify ------------------------------------------------------------------------------
     Column("verdict", pa.bool_(), "True when the answer was verified correct against the reference."),
     Column(
-        "verdict_reason", pa.string(), "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error'."
+        "verdict_reason",
+        pa.string(),
+        "Why: 'correct', 'wrong_answer', 'no_answer', 'truncated', 'timeout', 'error', 'no_reference' ...",
     ),
     Column("verify_ms", pa.float64(), "Wall-clock milliseconds the verifier spent on this row."),
-    Column("verdict_rule", pa.bool_(), "Verdict of the rule-based checker (math-verify, letter match, tests)."),
+    Column(
+        "verdict_rule",
+        pa.bool_(),
+        "Verdict of the rule-based checker (math-verify, letter match, tests); null for a row without a reference.",
+    ),
     Column("verdict_judge", pa.bool_(), "Verdict of the LLM judge; null where the judge was not asked."),
     Column("judge_output", pa.string(), "The judge's reply (first 2,000 characters), for audit; null if not asked."),
+    Column("judge_score", pa.float64(), "Rubric judge (no reference needed): the reply's N/10; null otherwise."),
     # -- grade (per problem, repeated on each of its traces) ----------------------------------
     Column("n_samples", pa.int32(), "Grade: traces of this problem in the run (all teachers)."),
     Column("n_correct", pa.int32(), "Grade: verified traces of this problem."),
@@ -130,7 +137,15 @@ STAGE_COLUMNS: dict[str, list[str]] = {
         "teacher_revision",
         "generation_params",
     ],
-    "verify": ["verdict", "verdict_reason", "verify_ms", "verdict_rule", "verdict_judge", "judge_output"],
+    "verify": [
+        "verdict",
+        "verdict_reason",
+        "verify_ms",
+        "verdict_rule",
+        "verdict_judge",
+        "judge_output",
+        "judge_score",
+    ],
     "grade": [
         "n_samples",
         "n_correct",

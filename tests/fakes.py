@@ -74,3 +74,16 @@ class FakeJudgeBackend(FakeTeacherBackend):
             verdict = "YES" if reference.strip() in answer else "NO"
             out.append(RequestResult(len(text.split()), [Sample(f"Thinking...\n{verdict}", "stop", 3)]))
         return out
+
+
+class FakeRubricJudgeBackend(FakeTeacherBackend):
+    """Canned rubric judge for pure-logic tests: 'Score: 9' when the answer holds \\boxed{5}, else 'Score: 2'."""
+
+    def _answer(self, requests: list[Request]) -> list[RequestResult]:
+        out = []
+        for req in requests:
+            text = req.conversation[-1]["content"]
+            answer = text.split("Student's final answer:\n", 1)[1]
+            score = 9 if "\\boxed{5}" in answer else 2
+            out.append(RequestResult(len(text.split()), [Sample(f"Looks fine.\nScore: {score}", "stop", 5)]))
+        return out

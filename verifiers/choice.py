@@ -3,6 +3,8 @@
 Priority (first rule that finds letters wins, the last occurrence within it):
 ``\\boxed{B}`` > "answer is (B)" / "Answer: B" > a bare letter line like "(B)" or "**B**" >
 the last "(B)" anywhere in the answer part. No letter at all is ``no_answer``, never a guess.
+An answer that offers alternatives ("the answer is A or B", ``\\boxed{A \\text{ or } B}``) names
+no single letter: it is ``wrong_answer`` whatever the gold (rule ``hedged``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ _STATED = re.compile(
 )
 _BARE_LINE = re.compile(rf"^\W*\(?\s*({_L})\s*\)?[\.\):]?\W*$", re.MULTILINE)
 _PAREN = re.compile(rf"\(({_L})\)")
+# What turns a stated letter into a hedge: "A or B", "(A) or (B)", "C/D".
+_OR = r"(?:\s*/\s*|\s+or\s+|\s*\\text\{\s*or\s*\}\s*)"
+_ALTERNATIVE = re.compile(rf"{_OR}(?:option\s+|choice\s+)?[\(\[]?\s*({_L})\s*[\)\]]?(?![A-Za-z])")
+_BOXED_HEDGE = re.compile(
+    rf"\\boxed\{{\s*(?:\\text\{{)?\s*\(?{_L}\)?\s*\}}?(?:{_OR}|\s*,\s*)(?:\\text\{{)?\s*\(?({_L})\)?\s*\}}?\s*\}}"
+)
 
 
 def _gold_letter(gold: str) -> str | None:
@@ -34,9 +42,19 @@ def extract_letter(answer: str) -> tuple[str | None, str]:
     """The committed letter and the rule that found it; (None, reason) when there is none."""
     for name, pattern in (("boxed", _BOXED), ("stated", _STATED), ("bare", _BARE_LINE), ("paren", _PAREN)):
         found = [m for m in pattern.finditer(answer) if m.group(1).upper() in LETTERS]
+        if name == "boxed":
+            hedges = list(_BOXED_HEDGE.finditer(answer))
+            if hedges and (not found or hedges[-1].start() > found[-1].start()):
+                return None, "hedged"
         if name == "stated":
             # "answer is A" must not catch the article "a": stated letters must be upper case.
             found = [m for m in found if m.group(1).isupper()]
+            alternative = found and _ALTERNATIVE.match(answer, found[-1].end())
+            after_other = len(found) > 1 and re.fullmatch(_OR, answer[found[-2].end() : found[-1].start()])
+            if (alternative and alternative.group(1) != found[-1].group(1)) or (
+                after_other and found[-2].group(1) != found[-1].group(1)
+            ):
+                return None, "hedged"
         if found:
             return found[-1].group(1).upper(), name
     return None, "no_answer"
@@ -53,7 +71,7 @@ def check_answer(gold: str, answer: str) -> Verdict:
     letter, rule = extract_letter(answer)
     detail = {"extracted": letter, "rule": rule, "time_ms": round((time.perf_counter() - start) * 1000, 3)}
     if letter is None:
-        return Verdict(False, "no_answer", detail)
+        return Verdict(False, "wrong_answer" if rule == "hedged" else "no_answer", detail)
     return Verdict(letter == gold_letter, "correct" if letter == gold_letter else "wrong_answer", detail)
 
 

@@ -1,14 +1,23 @@
 """Math answers checked with math-verify, on the final answer only, with its known traps closed.
 
 ``check(reference, completion, problem=...)`` takes a full model output; ``check_answer(gold, answer)`` the text
-after the think block. What is compared, in order:
+after the think block. What is compared, in order (see ``verifiers.math_extract``):
 
-1. the last ``\\boxed{}`` / ``\\fbox{}`` of the answer part (with boxes right before it joined by
-   ``,``/``and``/``or`` taken as a list). An unbalanced last box is not guessed at (no_answer).
-   When the math goes on right after the box (``\\boxed{2}\\sqrt{3}``) the whole expression is
-   the answer, not the box alone.
-2. with no box: a plain-text answer after "answer is"/"answer:" written with pi/sqrt/π, else
-   math-verify's own extraction on the last ``MAX_TAIL_CHARS`` of the answer part.
+1. the final answer block of the answer part: the last ``\\boxed{}`` / ``\\fbox{}``, with the
+   boxes before it that only connective text separates from it (``,``, ``and``, ``or``,
+   ``\\quad \\text{and} \\quad``, ``\\) and \\(``, labels like ``y_2 =``) taken as a list; boxes
+   of intermediate values with prose between them are not the answer. An explicit "The final
+   answer is $10,455$" after the last box wins over the boxes. An unbalanced last box is not
+   guessed at (no_answer). When the math goes on right after the box (``\\boxed{2}\\sqrt{3}``)
+   the whole expression is the answer, not the box alone.
+2. with no box: a plain-text answer after "answer is"/"answer:" that offers alternatives or is
+   written with pi/sqrt/π, else math-verify's own extraction on the last ``MAX_TAIL_CHARS`` of
+   the answer part.
+
+A reference with several boxes is a list answer, all of whose values must be given: a set
+(``n=\\boxed{1}`` and ``n=\\boxed{-2}``, any order), or an ordered tuple when the boxes carry
+distinct labels or units (``x=\\boxed{3}, y=\\boxed{4}``). An answer that offers alternatives
+("2 or 3", "10 (or possibly 12)") is the list of them, so it matches no single gold.
 
 Semantics on top of math-verify's ``verify`` (each closes a wrong-True seen in practice):
 
@@ -16,7 +25,14 @@ Semantics on top of math-verify's ``verify`` (each closes a wrong-True seen in p
   for floats), so ``1/2004!`` equals ``1/2006!``. A True is kept only if the two values also
   agree relatively (exact: 1e-12, float involved: 1e-3).
 - ratios ``a:b:c`` are compared part by part up to a common factor (math-verify reads them as
-  chained divisions, so ``1:2:3`` equals ``2:1:12``); a 2-part ratio also matches ``a/b``.
+  chained divisions, so ``1:2:3`` equals ``2:1:12``); a 2-part ratio also matches ``a/b``; a
+  labelled ratio (``V_1:V_2 = 11:21``) is its right-hand side.
+- ``h:mm`` (two-digit minutes, optional am/pm) against ``h:mm`` is a time of day, not a ratio,
+  unless either is labelled or the problem says "ratio": ``2:30`` is not ``1:15``. A time
+  matches only a time with the same clock reading; ``12:00`` (no am/pm) matches ``12:00 pm``
+  and ``12:00 am``, ``14:30`` matches ``2:30 pm``. A gold with am/pm needs a time.
+- thousands written ``1\\,000``, ``1\\ 000``, ``1 000``, ``1{,}000`` (groups of exactly three
+  digits) are one number, never a product; ``10,455`` too when it is the whole answer.
 - a gold assignment of a constant (``x = 3``) needs that value, alone or assigned to the same
   variable: ``x + 1 = 4`` (implies it, does not state it) and ``y = 3`` are wrong. A gold value
   against an equation takes the equation's last right-hand side (``a+b=7`` gives 7), as
@@ -25,6 +41,9 @@ Semantics on top of math-verify's ``verify`` (each closes a wrong-True seen in p
   already does for integers only.
 - upright constants and numbers (``\\mathrm{e}``, ``\\text{13}``) are unwrapped, and plain-text
   math (``pi/2``, ``-2*pi``, ``sqrt(3)``, ``π``) is turned into LaTeX before parsing.
+
+Each gold is read (extracted and parsed) once for all its samples (``_gold``, an LRU cache), and
+an answer written as the gold itself, up to layout, reuses the gold's parse.
 
 math-verify's own timeouts (``SIGALRM``) are switched off: callers that need a hard time
 limit run these through ``verifiers.batch.check_all``. Long answers are capped instead.
@@ -74,8 +93,11 @@ def _fast_equal(gold: str, pred: str) -> bool | None:
         return None
     if g[0] == p[0]:
         return True
-    # A decimal may still be a rounding of the gold (1/3 vs 0.333333): math-verify decides.
-    return None if (g[1] or p[1]) else False
+    if not (g[1] or p[1]):
+        return False
+    # A decimal may still be a rounding of the gold (1/3 vs 0.333333): math-verify decides, unless
+    # the two are too far apart for _close to ever accept them.
+    return False if abs(g[0] - p[0]) > FLOAT_REL_TOL * max(abs(g[0]), abs(p[0])) else None
 
 
 @lru_cache(maxsize=4096)
@@ -85,21 +107,58 @@ def _parse_latex(latex: str) -> tuple:
 
 
 def _ratio(latex: str) -> list | None:
-    """Parsed parts of ``a:b[:c...]``; None if it is not a ratio of values."""
+    """Parsed parts of ``a:b[:c...]`` (or of a labelled ``V_1:V_2 = a:b``); None if not a ratio of values."""
     latex = latex.replace("\\colon", ":")
     if ":" not in latex or "\\text" in latex:
         return None
-    parts = top_level_split(latex, ":")
+    parts = top_level_split(_final_side(latex), ":")
     values = [next((v for v in _parse_latex(p) if isinstance(v, sympy.Expr)), None) if p else None for p in parts]
     return values if len(values) > 1 and all(v is not None and not v.free_symbols for v in values) else None
+
+
+_TIME_RE = re.compile(r"(\d{1,2}):([0-5]\d)(?::([0-5]\d))?([ap]\.?m\.?)?")
+_TIME_LAYOUT_RE = re.compile(r"\s+|\\[,;! ]|~|\\(?:text|mathrm|textrm|mbox)\{|\}")
+
+
+def _time(latex: str) -> tuple[int, int, int, str | None] | None:
+    """(hour, minute, second, am/pm) of a time of day ``h:mm[:ss] [am|pm]``; None otherwise."""
+    match = _TIME_RE.fullmatch(_TIME_LAYOUT_RE.sub("", latex).lower())
+    if not match:
+        return None
+    hour, minute, second, half = match.groups()
+    half = half and half[0]
+    if int(hour) > (12 if half else 24):
+        return None
+    return int(hour), int(minute), int(second or 0), half
+
+
+def _same_time(a: tuple, b: tuple) -> bool:
+    """Same clock reading; without am/pm a 12-hour ``h:mm`` stands for either half of the day."""
+    if a[1:3] != b[1:3]:
+        return False
+    if (a[3] is None) == (b[3] is None):
+        return a[0] % 24 == b[0] % 24 if a[3] is None else (a[0] % 12, a[3]) == (b[0] % 12, b[3])
+    plain, marked = (a, b) if a[3] is None else (b, a)
+    clock = marked[0] % 12 + (12 if marked[3] == "p" else 0)
+    return plain[0] % 24 == clock or (1 <= plain[0] <= 12 and plain[0] % 12 == clock % 12)
 
 
 def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
     return bool(verify(a, b, timeout_seconds=None)) and _close(a, b)
 
 
-def _compare_ratios(gold: str, pred: str) -> bool | None:
-    """Ratio semantics, or None when neither side is a ratio."""
+def _compare_ratios(gold: str, pred: str, ratio_problem: bool = False) -> bool | None:
+    """Time and ratio semantics, or None when neither side is a time or a ratio.
+
+    Two unlabelled ``h:mm`` (minutes of two digits, optional am/pm) are times of day unless the
+    problem asks for a ratio: ``2:30`` is not ``1:15``. A time matches only the same time
+    (``12:00`` matches ``12:00 pm``, ``14:30`` matches ``2:30 pm``); a gold with am/pm only a
+    time. A gold ``1:10`` against ``\\frac{1}{10}`` is a ratio: no one answers a time so.
+    """
+    g_time = None if ratio_problem or "=" in gold else _time(gold)
+    p_time = None if ratio_problem or "=" in pred else _time(pred)
+    if g_time is not None and (p_time is not None or g_time[3] is not None):
+        return p_time is not None and _same_time(g_time, p_time)
     g, p = _ratio(gold), _ratio(pred)
     if g is None and p is None:
         return None
@@ -190,26 +249,43 @@ def _final_side(expression: str) -> str:
     return top_level_split(expression, "=")[-1]
 
 
+_KEY_RE = re.compile(r"\s+|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\\[,;! ]")
+
+
+def _layout_key(latex: str) -> str:
+    """The expression without layout: an answer with the gold's key is the gold, parsed or not."""
+    return _KEY_RE.sub("", latex).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+
+
+@lru_cache(maxsize=1024)
+def _gold(gold: str) -> tuple[str, tuple, str]:
+    """(reference expression, its parse, its layout key): each gold is read once for its k samples."""
+    reference = gold_text(gold)
+    return reference, _parse_gold(reference), _layout_key(reference)
+
+
 def _judge(gold: str, answer: str, problem: str | None = None) -> tuple[str, str | None, str]:
     """(reason, extracted, how) for one answer part."""
-    reference = gold_text(gold)
+    reference, gold_parsed, gold_key = _gold(gold)
     extracted, how = extract_answer(answer)
     if how in ("unbalanced_box", "too_long") or not (extracted or "").strip():
         return "no_answer", extracted, how
-    if how in ("boxed", "plain_text"):
+    if how != "text":
         fast = _fast_equal(reference, extracted)
         if fast is not None:
             return ("correct" if fast else "wrong_answer"), extracted, how
-    gold_parsed = _parse_gold(reference)
     if not any(not isinstance(v, str) for v in gold_parsed):  # the reference itself is not math
         return "bad_reference", None, how
+    ok = None
     if how == "text":  # math-verify's own extraction over the tail of the answer
         pred = tuple(parse(normalize(extracted), extraction_config=_TAIL_CONFIG, parsing_timeout=None))
         extracted = next((v for v in reversed(pred) if isinstance(v, str)), str(pred[0]) if pred else None)
-        ok = None
+    elif _layout_key(extracted) == gold_key:
+        pred, ok = gold_parsed, True  # the gold's own text: no second parse
     else:
         pred = _parse_latex(extracted)
-        ok = _compare_ratios(reference, extracted)
+        ratio_problem = bool(problem) and re.search(r"(?i)\bratio", problem) is not None
+        ok = _compare_ratios(reference, extracted, ratio_problem)
     if not pred:
         return "no_answer", extracted, how
     if problem and extracted and restates_problem(_final_side(extracted), problem):

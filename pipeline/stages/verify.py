@@ -4,7 +4,8 @@ Every row goes to its domain's checker from the ``verifiers`` registry (math-ver
 letters, code tests in the sandbox) with the same call a reward function would make:
 ``check(reference, completion, problem=...)``. Checks run in worker processes with a hard
 per-row wall-clock limit, so a pathological answer costs a ``timeout`` verdict, never the batch.
-An optional LLM judge gives a second opinion and ``verify.policy`` combines the two. Rows are
+An optional LLM judge gives a second opinion and ``verify.policy`` combines the two; a rubric
+judge (``verify.judge.mode: rubric``) also decides rows that have no reference answer. Rows are
 kept here (export decides what enters the dataset); only code problems whose tests fail their
 own reference solution are rejected (``invalid_tests``, with ``--validate-tests``).
 """
@@ -67,7 +68,9 @@ class VerifyStage(Stage):
             self._judge_verdicts(out, stats)
         for row in out:
             row["verdict"] = self._combine(row)
-            if row["verdict"] != row["verdict_rule"]:
+            if row["verdict_rule"] is None:  # no reference: the judge's score decides (or nothing does)
+                row["verdict_reason"] = "judge_accepted" if row["verdict"] else "no_reference"
+            elif row["verdict"] != row["verdict_rule"]:
                 row["verdict_reason"] = "judge_accepted" if row["verdict"] else "judge_rejected"
         stats.update(f"verdict_{r['verdict_reason']}" for r in out)
         return out, rejected
@@ -75,7 +78,12 @@ class VerifyStage(Stage):
     def _rule_verdicts(self, rows: list[Row]) -> None:
         groups: dict[str, list[Row]] = {}
         for row in rows:
-            row.update(verdict_judge=None, judge_output=None)
+            row.update(verdict_judge=None, judge_output=None, judge_score=None)
+            if row[REFERENCE_COLUMN[row["domain"]]] is None:  # kept at ingest for a rubric judge
+                row.update(verdict_rule=None, verdict_reason="no_reference", verify_ms=0.0)
+                if self.task is not None:
+                    self.task.advance()
+                continue
             groups.setdefault(row["domain"], []).append(row)
         for domain, group in groups.items():
             items = [
@@ -95,21 +103,29 @@ class VerifyStage(Stage):
                 row.update(verdict_rule=verdict.ok, verdict_reason=verdict.reason, verify_ms=verdict.detail["time_ms"])
 
     def _judge_verdicts(self, rows: list[Row], stats: Counter) -> None:
-        ask_all = self.cfg.policy == "both" or self.cfg.judge_all_rows
+        ask_all = self.cfg.policy in ("both", "judge") or self.cfg.judge_all_rows
         asked = [
             r
             for r in rows
             if r["domain"] != "code"
             and r["think_closed"]
-            and (ask_all or (not r["verdict_rule"] and r["verdict_reason"] in JUDGEABLE_FAILURES))
+            and (
+                ask_all
+                or r["verdict_rule"] is None
+                or (not r["verdict_rule"] and r["verdict_reason"] in JUDGEABLE_FAILURES)
+            )
         ]
-        for row, (judgement, reply) in zip(asked, self.judge.ask_rows(asked), strict=True):
-            row.update(verdict_judge=judgement, judge_output=reply)
+        for row, (judgement, score, reply) in zip(asked, self.judge.ask_rows(asked), strict=True):
+            row.update(verdict_judge=judgement, judge_output=reply, judge_score=score)
             stats["judge_asked"] += 1
-            if judgement is not None and judgement != row["verdict_rule"]:
+            if judgement is not None and row["verdict_rule"] is not None and judgement != row["verdict_rule"]:
                 stats["judge_disagreed"] += 1
 
     def _combine(self, row: Row) -> bool:
+        if row["verdict_rule"] is None:
+            return self.cfg.policy != "rule" and row["verdict_judge"] is True
+        if self.cfg.policy == "judge":
+            return row["verdict_judge"] is True
         if self.cfg.policy == "judge_on_rule_failure":
             return row["verdict_rule"] or row["verdict_judge"] is True
         if self.cfg.policy == "both":

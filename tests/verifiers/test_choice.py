@@ -24,6 +24,17 @@ CASES = [
     ("B", "First I thought the answer is A. On reflection the answer is B.", True),
     ("A", "First I thought the answer is A. On reflection the answer is B.", False),
     ("B", "\\boxed{B} although the answer is A per the professor", True),
+    # An answer offering alternatives names no single letter.
+    ("A", "After weighing both, the answer is A or B.", False),
+    ("B", "After weighing both, the answer is A or B.", False),
+    ("B", "The answer is (A) or (B).", False),
+    ("C", "**Answer: C/D**", False),
+    ("B", "Answer: A or option B", False),
+    ("A", "The answer is $\\boxed{A \\text{ or } B}$.", False),
+    ("A", "$\\boxed{A, B}$", False),
+    ("A", "The answer is A, since B is wrong.", True),
+    ("A", "The answer is A; B or C would need x > 2.", True),
+    ("D", "The answer is D or, equivalently, (D).", True),
 ]
 
 
@@ -37,6 +48,8 @@ def test_reasons():
     assert check_answer("A", "nothing here").reason == "no_answer"
     assert check_answer("A", "The answer is (B)").reason == "wrong_answer"
     assert check_answer("maybe", "(A)").reason == "bad_reference"
+    v = check_answer("A", "The answer is A or B.")
+    assert (v.reason, v.detail["extracted"], v.detail["rule"]) == ("wrong_answer", None, "hedged")
     assert check("A", "<think>\nit is (A)").reason == "truncated"
     assert check("A", "<think>\nhmm\n</think>\nThe answer is (A).").ok
 

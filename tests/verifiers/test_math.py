@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+import verifiers.math as math_verifier
 from helpers import SHARED
 from verifiers.batch import check_all
 from verifiers.math import check, check_answer
@@ -178,3 +179,52 @@ def test_an_expression_copied_from_the_problem_is_not_an_answer(problem, answer,
     gold = "128" if "16^" in problem else ("70" if "binom" in problem else "16")
     assert check_answer(gold, answer, problem).reason == expected
     assert check_answer(gold, answer).ok  # without the problem the value alone decides
+
+
+@pytest.mark.parametrize(
+    "problem, gold, answer, expected",
+    [
+        # h:mm reads as a time of day, unless the problem asks for a ratio.
+        ("What is the ratio of boys to girls?", "1:12", "$\\boxed{2:24}$", "correct"),
+        (None, "1:12", "$\\boxed{2:24}$", "wrong_answer"),
+        ("Find the ratio $V_1:V_2$.", "11:21", "$\\boxed{V_1:V_2 = 22:42}$", "correct"),
+        ("At what time do the hands of the clock first overlap after noon?", "1:05", "$\\boxed{2:10}$", "wrong_answer"),
+        ("At what time does the meeting end?", "2:30 \\text{ p.m.}", "$\\boxed{14:30}$", "correct"),
+        ("At what time does the meeting end?", "2:30 \\text{ p.m.}", "$\\boxed{\\frac{1}{15}}$", "wrong_answer"),
+        (None, "1:10", "$\\boxed{\\frac{1}{10}}$", "correct"),  # h:mm against a number: a ratio
+        (None, "1:10", "$\\boxed{2:20}$", "wrong_answer"),  # two h:mm: times
+    ],
+)
+def test_times_and_ratios_with_the_problem(problem, gold, answer, expected):
+    assert check_answer(gold, answer, problem).reason == expected
+
+
+def test_hedged_and_stated_answers_report_how_they_were_read():
+    v = check_answer("2", "The answer is 2 or 3.")
+    assert (v.reason, v.detail["extracted"], v.detail["how"]) == ("wrong_answer", "2, 3", "plain_text")
+    v = check_answer("10455", "So $a=\\boxed{17}$ and $b=\\boxed{615}$.\n\nThe final answer is $10,455$.")
+    assert (v.reason, v.detail["extracted"], v.detail["how"]) == ("correct", "10455", "stated")
+    v = check_answer("-2,1", "$y_1=\\boxed{-2}$ and $y_2=\\boxed{1}$")
+    assert (v.reason, v.detail["extracted"], v.detail["how"]) == ("correct", "-2, 1", "boxed")
+
+
+def test_each_gold_is_read_once_for_its_samples():
+    math_verifier._gold.cache_clear()
+    verdicts = [
+        check_answer("\\frac{\\pi}{6}", f"$\\boxed{{{a}}}$")
+        for a in ["\\frac{\\pi}{6}", "\\frac{\\pi}{3}", "\\pi/6"] * 3
+    ]
+    assert [v.ok for v in verdicts[:3]] == [True, False, True]
+    assert math_verifier._gold.cache_info().misses == 1
+
+
+def test_answers_written_as_the_gold_get_the_verdict_of_a_full_parse(monkeypatch):
+    """The shortcut for an answer with the gold's own text changes no verdict on the real traces."""
+    cases = [c.values[0] for c in _real_cases() if c.values[0] is not None]
+    fast = [check(gold, completion) for gold, completion, _, _ in cases]
+    monkeypatch.setattr(math_verifier, "_layout_key", lambda latex: object())  # never equal: always parse
+    math_verifier._gold.cache_clear()
+    slow = [check(gold, completion) for gold, completion, _, _ in cases]
+    math_verifier._gold.cache_clear()
+    assert len(cases) > 300
+    assert [(v.ok, v.reason) for v in fast] == [(v.ok, v.reason) for v in slow]

@@ -4,10 +4,10 @@ from collections import Counter
 
 import pytest
 
-from fakes import FakeJudgeBackend
+from fakes import FakeJudgeBackend, FakeRubricJudgeBackend
 from helpers import base_recipe
 from pipeline.recipe import parse_recipe
-from pipeline.stages.judge import Judge, parse_judgement
+from pipeline.stages.judge import Judge, parse_judgement, parse_score
 from pipeline.stages.verify import VerifyStage
 
 
@@ -161,3 +161,62 @@ def test_validate_tests_drops_tests_and_problems_the_reference_fails(tmp_path):
     assert rejected[0]["drop_reason"].startswith("invalid_tests: reference solution fails 1 tests")
     # the wrong sum test (for each of the two problems carrying it) and the broken problem's test
     assert stats["tests_dropped"] == 3
+
+
+@pytest.mark.parametrize(
+    "reply, score",
+    [("Good.\nScore: 9", 0.9), ("Score: 10/10", 1.0), ("**Score:** 0", 0.0), ("Score: 7.5", None), ("nine", None)],
+)
+def test_parse_rubric_score(reply, score):
+    assert parse_score(reply) == score
+
+
+NO_REF = [
+    _row("free-good", "math", "So it is $\\boxed{5}$.", None),
+    _row("free-bad", "math", "So it is $\\boxed{6}$.", None),
+    _row("free-cut", "math", "", None, closed=False),
+    _row("ref-right", "math", "So the answer is $\\boxed{4}$.", "4"),
+]
+
+
+@pytest.mark.parametrize(
+    "policy, verified",
+    [
+        ("rule", {"ref-right"}),
+        ("judge_on_rule_failure", {"free-good", "ref-right"}),
+        ("judge", {"free-good"}),  # the rubric judge scores ref-right 2/10
+    ],
+)
+def test_rubric_judge_decides_rows_without_a_reference(tmp_path, policy, verified):
+    judge_cfg = {"teacher": "embedded:smollm2-135m", "mode": "rubric", "threshold": 0.7}
+    recipe = parse_recipe({**base_recipe(tmp_path / "x.jsonl"), "verify": {"policy": policy, "judge": judge_cfg}})
+    stage = VerifyStage(recipe, judge=Judge(recipe.verify.judge, 0, backend=FakeRubricJudgeBackend({})))
+    kept, _ = stage.process([dict(r) for r in NO_REF], Counter())
+    rows = {r["problem_id"]: r for r in kept}
+    assert {k for k, r in rows.items() if r["verdict"]} == verified
+    assert rows["free-good"]["verdict_rule"] is None and rows["free-good"]["judge_score"] == 0.9
+    assert rows["free-bad"]["judge_score"] == 0.2 and rows["free-bad"]["verdict_reason"] == "no_reference"
+    assert rows["free-cut"]["judge_output"] is None  # a truncated trace has no answer to judge
+    if policy == "rule":
+        assert rows["free-good"]["verdict_reason"] == "no_reference"
+    else:
+        assert rows["free-good"]["verdict_reason"] == "judge_accepted"
+
+
+def test_rubric_mode_keeps_problems_without_a_reference_at_ingest(tmp_path):
+    from pipeline.runner import run_stages
+    from pipeline.store import StageStore
+
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"problem": "Name a prime above 10."}\n{"problem": "2+2?", "answer": "4"}\n')
+    data = {**base_recipe(path), "verify": {"policy": "judge", "judge": {"teacher": "x", "mode": "rubric"}}}
+    run_stages(parse_recipe(data), tmp_path / "run", ["ingest"])
+    store = StageStore(tmp_path / "run", "ingest")
+    rows = [r for i in store.done_parts() for r in store.read_part(i).to_pylist()]
+    assert [r["reference_answer"] for r in rows] == [None, "4"]
+    data["verify"] = {}
+    run_stages(parse_recipe(data), tmp_path / "run2", ["ingest"])
+    store = StageStore(tmp_path / "run2", "ingest")
+    assert [r["drop_reason"].split(":")[0] for i in store.done_parts() for r in store.read_rejected(i).to_pylist()] == [
+        "missing_reference_answer"
+    ]
