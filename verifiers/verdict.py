@@ -8,7 +8,9 @@
   ``verifiers.batch.check_all``: the check overran its hard limit or its worker died).
   math adds ``correct`` and ``restates_problem``; choice adds ``correct``; code adds ``passed``,
   ``runtime_error``, ``time_limit``, ``memory_limit``, ``compile_error``, ``no_code``,
-  ``no_tests`` and ``sandbox_error``.
+  ``no_tests``, ``sandbox_error``, ``no_checker`` (a custom-validation problem without a checker
+  program whose output differs from the bundled answer: not verified, not wrong) and
+  ``checker_error`` (the checker program itself failed).
 - ``detail`` holds what a human needs to audit the verdict (the extracted answer, the first
   failing test ...). ``detail["time_ms"]`` is the one timing key: milliseconds spent checking
   (wall clock around the whole check when it ran through ``check_all``).

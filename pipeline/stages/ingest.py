@@ -27,8 +27,11 @@ from pipeline.store import StageStore
 from pipeline.tokens import load_tokenizer
 from pipeline.traces import count_trace_tokens, ingest_params, number_traces, read_response, trace_columns, trace_fields
 from verifiers.choice import LETTERS
+from verifiers.code.datasets import DATASET_KEYS, native_spec
 
-# Fields of a code problem that verifiers.code reads (tests and reference solutions).
+# Fields of a code problem that verifiers.code reads (tests, reference solutions, how outputs are
+# judged: ``verifiers.code.checker``). APPS/TACO/LiveCodeBench columns (``DATASET_KEYS``) are
+# rewritten into these by ``native_spec``.
 TEST_SPEC_KEYS = (
     "tests",
     "entry_point",
@@ -41,6 +44,10 @@ TEST_SPEC_KEYS = (
     "code",
     "prompt",
     "time_limit_s",
+    "validation",
+    "validator_flags",
+    "verification",
+    "checker",
 )
 
 
@@ -113,6 +120,7 @@ class IngestStage(Stage):
         self.cfg = recipe.ingest
         self.tokenizer = recipe.tokenizer
         self.from_traces = recipe.from_traces
+        self.reference_free = recipe.reference_free
         if self.from_traces:  # trace rows carry generate's columns: the run starts at verify
             self.adds_columns = STAGE_COLUMNS["ingest"] + STAGE_COLUMNS["generate"]
             self.unit_out = "traces"
@@ -217,13 +225,15 @@ class IngestStage(Stage):
             row["problem"], row["reference_answer"] = _with_options(raw, problem, row["reference_answer"])
         bad_response = self._add_trace(raw, row, fields, where) if src.kind == "traces" else None
         if src.domain == "code":
-            spec = {k: raw[k] for k in TEST_SPEC_KEYS if raw.get(k) not in (None, "", [])}
+            keys = TEST_SPEC_KEYS + DATASET_KEYS
+            spec = native_spec({k: raw[k] for k in keys if raw.get(k) not in (None, "", [])})
             if not any(k in spec for k in ("tests", "test", "test_list")):
                 return row, f"missing_tests: {where}: no 'tests', 'test' or 'test_list' field"
             row["test_spec"] = json.dumps(spec, ensure_ascii=False)
         if problem is None:
             return row, f"missing_problem: {where}: field {fields['problem']!r} is missing or empty"
-        if row["reference_answer"] is None and src.domain in ("math", "choice"):
+        # A rubric judge (verify.judge.mode: rubric) grades answers without a reference.
+        if row["reference_answer"] is None and src.domain in ("math", "choice") and not self.reference_free:
             return row, f"missing_reference_answer: {where}: field {fields['reference_answer']!r} is missing or empty"
         if bad_response:
             return row, bad_response

@@ -24,7 +24,18 @@ Pairing = Literal["shortest_vs_longest_wrong", "all"]
 # tests), or a disputed label (the rule accepted, the judge did not): such a trace may well be
 # right, and training away from it would teach the wrong thing.
 NOT_MODEL_FAILURES = frozenset(
-    {"timeout", "error", "sandbox_error", "bad_reference", "no_tests", "invalid_tests", "judge_rejected"}
+    {
+        "timeout",
+        "error",
+        "sandbox_error",
+        "bad_reference",
+        "no_tests",
+        "invalid_tests",
+        "judge_rejected",
+        "no_checker",
+        "checker_error",
+        "no_reference",
+    }
 )
 
 _MESSAGES = COLUMNS["messages"].type

@@ -1,8 +1,12 @@
-"""Code verifier: the last Python block of an answer, run against the problem's tests in the sandbox.
+"""Code verifier: the answer's Python code, run against the problem's tests in the sandbox.
 
 ``check(reference, completion)`` is the registry entry: ``reference`` is the test spec as a dict
 or as JSON text (stdin/stdout ``tests``, HumanEval ``entry_point`` + ``test``, MBPP
-``test_list``, or a pytest file; see ``verifiers.code.run``).
+``test_list``, or a pytest file; see ``verifiers.code.run``; APPS/TACO ``input_output`` and
+LiveCodeBench test cases are read too: ``datasets.native_spec``). The code is the last Python
+block, or the blocks that define what the tests need (``extract.extract_for``). Stdin outputs are
+judged by ``checker``: ``validation`` / ``validator_flags`` (Kattis default validator) or a
+``checker`` program; reasons add ``no_checker`` and ``checker_error``.
 """
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from verifiers.code.extract import extract_code
+from verifiers.code.checker import judge_for, run_checker
+from verifiers.code.datasets import native_spec
+from verifiers.code.extract import extract_code, extract_for
 from verifiers.code.run import check_code, check_problem, run_tests, summarize, validate_tests
 from verifiers.sandbox import Mode
 from verifiers.verdict import Verdict
 
 
 def check(reference: dict[str, Any] | str, completion: str, *, mode: Mode = "auto", **_context: object) -> Verdict:
-    """Verdict for the last python block of ``completion`` on the tests of ``reference``."""
+    """Verdict for the python code of ``completion`` on the tests of ``reference``."""
     if isinstance(reference, str):
         try:
             reference = json.loads(reference)
@@ -30,4 +36,16 @@ def check(reference: dict[str, Any] | str, completion: str, *, mode: Mode = "aut
     return check_problem(reference, completion, mode=mode)
 
 
-__all__ = ["check", "check_code", "check_problem", "extract_code", "run_tests", "summarize", "validate_tests"]
+__all__ = [
+    "check",
+    "check_code",
+    "check_problem",
+    "extract_code",
+    "extract_for",
+    "judge_for",
+    "native_spec",
+    "run_checker",
+    "run_tests",
+    "summarize",
+    "validate_tests",
+]

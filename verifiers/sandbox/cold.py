@@ -1,7 +1,9 @@
 """One fresh sandbox per run: ``run_python`` (isolation: ``isolation``; limits: ``guest/boot.py``).
 
-- Inside, ``guest/boot.py`` sets rlimits (CPU, AS, FSIZE, NOFILE, NPROC, STACK) and, when we
-  are root, drops to the uid of this run's slot (``slots``).
+- Inside, ``guest/boot.py`` forks the program with rlimits set (CPU as a safety net, AS, FSIZE,
+  NOFILE, NPROC, STACK) and, when we are root, the uid of this run's slot (``slots``); it
+  enforces the CPU time of the program's process tree and reports it on a report fd. Here only
+  the wall-clock backstop (``Limits.wall_s`` + startup) guards against the launcher itself.
 - stdin/stdout/stderr are regular files: no pipe deadlocks, and RLIMIT_FSIZE caps the output.
 - Fallback (rlimits) leftovers are killed by uid (``kill -9 -1`` as that uid) or by an
   environment marker.
@@ -34,6 +36,8 @@ from verifiers.sandbox.isolation import (
 )
 from verifiers.sandbox.limits import STDERR_TAIL, Limits, RunResult
 from verifiers.sandbox.slots import claimed_slot, kill_group, slot_dir, slot_uid
+
+STARTUP_S = 10.0  # bwrap + interpreter start on a loaded machine, before the launcher's clock runs
 
 
 def run_python(
@@ -84,14 +88,17 @@ def _run(
         tempfile.TemporaryFile() as fout,
         tempfile.TemporaryFile() as ferr,
         tempfile.TemporaryFile() as fchan,
+        tempfile.TemporaryFile() as freport,
     ):
         fin.write(stdin)
         fin.seek(0)
         # The program gets the channel write-only (a fresh open file description), as argv[1]:
         # the call-based harness writes its nonce there, and the solution must not read it back.
         wchan = os.open(f"/proc/self/fd/{fchan.fileno()}", os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        wreport = os.open(f"/proc/self/fd/{freport.fileno()}", os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         cfg = {
             "limits": limits.__dict__,
+            "report": wreport,
             "uid": uid,
             "main": f"{inside}/{main}",
             "argv": [str(wchan), *argv],
@@ -111,13 +118,15 @@ def _run(
                 env=env,
                 cwd=str(work),
                 start_new_session=True,
-                pass_fds=(wchan,),
+                pass_fds=(wchan, wreport),
             )
         finally:
             os.close(wchan)
-        timed_out = not _wait(proc, limits.time_s + limits.wall_slack_s)
+            os.close(wreport)
+        timed_out = not _wait(proc, limits.wall_s + STARTUP_S)
         kill_group(proc.pid)
-        proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
         elapsed = (time.monotonic() - start) * 1000
         if isolation != "bwrap":
             _sweep(uid, marker)
@@ -126,12 +135,30 @@ def _run(
         ferr.seek(max(0, ferr.seek(0, 2) - STDERR_TAIL))
         stderr_tail = ferr.read().decode("utf-8", "replace")
         channel = _read(fchan, 1 << 20)
+        report = _report(_read(freport, 4096))
     code = proc.returncode
     if isolation == "bwrap" and code is not None and code > 128:
         code = -(code - 128)  # bwrap reports a child killed by signal N as 128+N
     if isolation == "bwrap" and code == 1 and not stdout and stderr_tail.startswith("bwrap: "):
         return RunResult(code, b"", stderr_tail, b"", elapsed, False, False, isolation, stderr_tail.strip())
-    return RunResult(code, stdout, stderr_tail, channel, elapsed, timed_out, len(stdout) >= cap, isolation)
+    by, cpu = ("wall", usage.ru_utime + usage.ru_stime) if timed_out else (None, 0.0)
+    if report and not timed_out:  # the launcher's word: the program's own exit, its tree's CPU
+        code, elapsed, cpu, by = report["rc"], report["ms"], report["cpu_s"], report["by"]
+    elif not timed_out:  # the launcher died (a same-uid program killed it): count what we saw
+        cpu = usage.ru_utime + usage.ru_stime
+        by = "cpu" if cpu > limits.time_s else None
+    out_cap = len(stdout) >= cap
+    return RunResult(code, stdout, stderr_tail, channel, elapsed, by is not None, out_cap, isolation, None, cpu, by)
+
+
+def _report(data: bytes) -> dict | None:
+    """The launcher's one JSON line, if it wrote one."""
+    try:
+        msg = json.loads(data.decode().splitlines()[0])
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+    keys = ("rc", "ms", "cpu_s", "by")
+    return msg if isinstance(msg, dict) and all(k in msg for k in keys) else None
 
 
 def _wait(proc: subprocess.Popen, timeout: float) -> bool:

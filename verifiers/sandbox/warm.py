@@ -122,7 +122,7 @@ def _run_in_slot(
 def _collect(chan, n: int, limits: Limits, out: Path, on_result) -> int | None:
     """Read result lines; None when the caller stopped, else how many tests reported."""
     buf, got = b"", 0
-    per_test = limits.time_s + limits.wall_slack_s + STARTUP_S
+    per_test = limits.wall_s + STARTUP_S
     poller = select.poll()
     poller.register(chan.fileno(), select.POLLIN)
     deadline = time.monotonic() + per_test
@@ -152,4 +152,17 @@ def _result(msg: dict, out: Path, limits: Limits) -> RunResult:
         stderr_tail = f.read().decode("utf-8", "replace")
     for suffix in (".out", ".err"):  # free the space as we go (big outputs, many tests)
         (out / f"{i}{suffix}").unlink(missing_ok=True)
-    return RunResult(msg["rc"], stdout, stderr_tail, b"", msg["ms"], msg["timed_out"], len(stdout) >= cap, "bwrap")
+    by = msg["by"]
+    return RunResult(
+        msg["rc"],
+        stdout,
+        stderr_tail,
+        b"",
+        msg["ms"],
+        by is not None,
+        len(stdout) >= cap,
+        "bwrap",
+        None,
+        msg["cpu_s"],
+        by,
+    )

@@ -66,3 +66,17 @@ def test_plain_data_that_mbpp_needs_still_passes():
     assert check_code(rows["mbpp/1"], "def min_cost(c, m, n):\n    return {1: 8, 2: 12, 3: 16}[c[0][0]]").ok
     for pid in ("mbpp/40", "mbpp/653"):  # references returning a Counter, a defaultdict
         assert check_code(rows[pid], rows[pid]["code"]).ok, pid
+
+
+NUMPY = "import numpy as np\n\ndef min_cost(c, m, n):\n    return {1: 8, 2: 12, 3: 16}[int(np.asarray(c)[0, 0])]\n"
+
+
+def test_installed_c_extensions_load_but_ctypes_stays_closed():
+    pytest.importorskip("numpy")
+    p = _problems()["mbpp/1"]
+    v = check_code(p, NUMPY)
+    assert v.ok, v
+    v = check_code(p, "import ctypes\nctypes.CDLL('libc.so.6').getpid()\n" + NUMPY)
+    assert (v.reason, "ctypes.dlsym is not allowed" in v.detail["error"]) == ("runtime_error", True), v
+    stdin = {"tests": [{"input": "3\n", "output": "6\n"}]}
+    assert check_code(stdin, "import numpy as np\nprint(int(np.arange(int(input()) + 1).sum()))").ok

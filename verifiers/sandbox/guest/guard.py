@@ -6,9 +6,13 @@ in closures rather than module globals that ``import __main__`` would reach.
 
 - ``plain_data_checker``: a returned value must be built-in data (exact types; no subclass, so
   no ``__eq__`` that always says True), recursively.
-- ``install_audit_hook``: refuses the cheap ways to reach the harness's state or secret: ctypes,
-  ``gc`` walks, trace/profile hooks (they hand out frames and can jump lines), generator frames
-  (the reporter keeps its secret in one) and opening ``/proc`` (``/proc/self/mem``, fd reopen).
+- ``install_audit_hook``: refuses the cheap ways to reach the harness's state or secret: ctypes
+  (symbols, calls, raw memory), ``gc`` walks, trace/profile hooks (they hand out frames and can
+  jump lines), generator frames (the reporter keeps its secret in one) and opening ``/proc``
+  (``/proc/self/mem``, fd reopen). Installed C extensions load as usual (numpy, scipy: ``import
+  numpy`` imports ctypes, whose import opens a library handle): ``ctypes.dlopen`` of the process
+  itself, a system library or a file under the interpreter's read-only trees is allowed; handles
+  are useless without ``ctypes.dlsym``, which stays refused.
 - ``tamper_checker``: public attributes of the modules tests use, compared by identity, so
   ``math.isclose = lambda *a, **k: True`` in the solution fails the test instead of passing it.
 """
@@ -117,8 +121,22 @@ def install_audit_hook() -> None:
     frame_attrs = frozenset({"gi_frame", "cr_frame", "ag_frame"})
     fspath, abspath, realpath = os.fspath, os.path.abspath, os.path.realpath
     _str, _isinstance, _startswith = str, isinstance, str.startswith
+    # Read-only inside the sandbox: libraries here are installed ones, not the solution's own.
+    installed = tuple(
+        {"/usr/", "/lib/", "/lib64/", sys.prefix + "/", sys.base_prefix + "/", sys.exec_prefix + "/"}
+        | {p + "/" for p in sys.path if p.endswith("-packages")}
+    )
+
+    def loadable(name) -> bool:
+        if name is None:
+            return True  # the process itself (ctypes' own import does this)
+        name = fspath(name)
+        name = name.decode("utf-8", "replace") if not _isinstance(name, _str) else name
+        return "/" not in name or _startswith(realpath(name), installed)  # bare names: system dirs
 
     def hook(event, args):
+        if event == "ctypes.dlopen" and loadable(args[0]):
+            return
         if event in blocked or _startswith(event, "ctypes."):
             raise RuntimeError(f"{event} is not allowed in the test harness")
         if event == "object.__getattr__" and args[1] in frame_attrs:

@@ -2,11 +2,11 @@
 
 Started as ``python -I -S _warm.py '<json config>'`` (stdlib only, ``_common.py`` beside it),
 as root inside the sandbox with only CAP_SETUID/CAP_SETGID. It compiles the program once, then
-per test forks a child that sets fresh rlimits (CPU time counts from zero in a new process),
-drops to the test uid, takes its own stdin/stdout/stderr files and runs the code object as
-``__main__``. After each child, a sweeper running as that uid kills whatever the test left
-running and empties /tmp, so the next test starts from the same state. One JSON line per test
-goes to the parent's pipe.
+per test forks a child that sets fresh rlimits, drops to the test uid, takes its own
+stdin/stdout/stderr files and runs the code object as ``__main__``; ``supervise`` enforces the
+CPU time of the test's process tree (``_common.py``). After each child, a sweeper running as
+that uid kills whatever the test left running and empties /tmp, so the next test starts from
+the same state. One JSON line per test goes to the parent's pipe.
 
 Why the tests cannot see each other: inputs (``/box/in``, 0600) and outputs (``/out``, 0700)
 belong to root; a child only holds its own files as inherited fds. The supervisor's uid differs
@@ -18,11 +18,10 @@ import json
 import os
 import signal
 import sys
-import time
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves our own dir off sys.path
-from _common import MEMORY_EXIT, apply_limits, drop_privileges, exited_within  # noqa: E402
+from _common import MEMORY_EXIT, apply_limits, drop_privileges, set_subreaper, supervise  # noqa: E402
 
 del sys.path[0]  # the program gets exactly the config's path (the box dir is on it)
 
@@ -127,14 +126,6 @@ def _sweep(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _wait(pid: int, timeout: float) -> tuple[int, bool]:
-    """(wait status, timed out): at the wall limit the child is killed."""
-    timed_out = not exited_within(pid, timeout)
-    if timed_out:
-        os.kill(pid, signal.SIGKILL)
-    return os.waitpid(pid, 0)[1], timed_out
-
-
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     chan, lim = cfg["chan"], cfg["limits"]
@@ -145,27 +136,28 @@ def main() -> None:
     sys.path[:0] = cfg["path"]
     with open(cfg["main"]) as f:
         code = compile(f.read(), cfg["main"], "exec")
+    set_subreaper()  # double-forked leftovers come back to us: reaped, counted, never to init
     for i in range(cfg["n"]):
         fds = (
             os.open(f"/box/in/{i}", os.O_RDONLY),
             os.open(f"/out/{i}.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             os.open(f"/out/{i}.err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
         )
-        start = time.monotonic()
         pid = os.fork()
         if pid == 0:
             _child(code, cfg, fds)
         for fd in fds:
             os.close(fd)
-        status, timed_out = _wait(pid, lim["time_s"] + lim["wall_slack_s"])
-        ms = (time.monotonic() - start) * 1000
+        run = supervise(pid, lim)
         _sweep(cfg["uid"])
-        os.write(
-            chan,
-            (
-                json.dumps({"i": i, "rc": os.waitstatus_to_exitcode(status), "ms": ms, "timed_out": timed_out}) + "\n"
-            ).encode(),
-        )
+        msg = {
+            "i": i,
+            "rc": os.waitstatus_to_exitcode(run["status"]),
+            "ms": run["ms"],
+            "cpu_s": run["cpu_s"],
+            "by": run["by"],
+        }
+        os.write(chan, (json.dumps(msg) + "\n").encode())
 
 
 if __name__ == "__main__":
