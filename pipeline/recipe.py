@@ -175,19 +175,33 @@ class ModelTaskConfig(_Strict):
 
 
 class JudgeConfig(ModelTaskConfig):
-    """An LLM judge. ``reference``: does the final answer match the reference (a second opinion).
-    ``rubric``: a score 0-10 for the answer against a rubric, no reference needed (rows without a
-    reference are kept at ingest); ``judge_score`` = score / 10, verified when >= ``threshold``."""
+    """A judge of answers. ``reference``: an LLM says whether the final answer matches the reference
+    (a second opinion). ``rubric``: an LLM scores the answer 0-10 against a rubric, no reference
+    needed; ``judge_score`` = score / 10. ``reward``: a reward model served by vLLM (``runner:
+    pooling``, offline or an OpenAI-compatible server's ``/classify``) scores the conversation
+    (problem, final answer); ``judge_score`` is its score after the model's activation (sigmoid for
+    one label: 0-1). Rubric and reward need no reference (rows without one are kept at ingest) and
+    verify a row when ``judge_score >= threshold``."""
 
-    mode: Literal["reference", "rubric"] = "reference"
-    prompt_template: str | None = None  # default: judge_equivalence (reference) or judge_rubric (rubric)
+    mode: Literal["reference", "rubric", "reward"] = "reference"
+    prompt_template: str | None = None  # default: judge_equivalence / judge_rubric; none for reward
     threshold: float = Field(default=0.7, ge=0, le=1)
 
     @model_validator(mode="after")
     def _template_for_mode(self) -> "JudgeConfig":
-        if self.prompt_template is None:
+        if self.mode == "reward":
+            if self.prompt_template is not None:
+                raise ValueError("a reward model reads the conversation itself: drop prompt_template")
+            if self.teacher.backend != "openai":  # the offline engine must load it as a pooling model
+                self.teacher.engine = {"runner": "pooling", **self.teacher.engine}
+        elif self.prompt_template is None:
             self.prompt_template = "judge_rubric" if self.mode == "rubric" else "judge_equivalence"
         return self
+
+    @property
+    def reference_free(self) -> bool:
+        """True when this judge scores answers without a reference."""
+        return self.mode in ("rubric", "reward")
 
 
 class DifficultyJudgeConfig(ModelTaskConfig):
@@ -220,7 +234,7 @@ class VerifyConfig(_Strict):
     validate_tests: bool = False
     # rule: checkers only. judge_on_rule_failure: a rule failure the judge accepts counts as
     # correct. both: correct only when the rule and the judge agree it is. judge: the judge alone.
-    # A row without a reference (rubric judge) has no rule verdict: under every policy but 'rule'
+    # A row without a reference (rubric judge, reward model) has no rule verdict: under every policy but 'rule'
     # the judge decides it; under 'rule' it is not verified.
     policy: Literal["rule", "judge_on_rule_failure", "both", "judge"] = "rule"
     judge: JudgeConfig | None = None
@@ -377,8 +391,8 @@ class Recipe(_Strict):
 
     @property
     def reference_free(self) -> bool:
-        """True when a rubric judge can verify rows that have no reference answer."""
-        return self.verify.judge is not None and self.verify.judge.mode == "rubric"
+        """True when a rubric judge or a reward model can verify rows that have no reference answer."""
+        return self.verify.judge is not None and self.verify.judge.reference_free
 
     @property
     def from_traces(self) -> bool:

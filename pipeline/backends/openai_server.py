@@ -20,7 +20,16 @@ from typing import Any, Iterator
 
 import httpx
 
-from pipeline.backends.base import Conversation, Request, RequestResult, Sample, chat_flags, collect, with_prefill
+from pipeline.backends.base import (
+    Conversation,
+    Request,
+    RequestResult,
+    Sample,
+    chat_flags,
+    collect,
+    reward_score,
+    with_prefill,
+)
 from pipeline.errors import UserError
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -181,11 +190,33 @@ class OpenAIServerBackend:
             body.update(chat_flags(request.prefill))
         return body
 
-    async def _post(self, client: httpx.AsyncClient, body: dict) -> dict:
+    def reward(self, conversations: list[Conversation]) -> list[float | None]:
+        """Scores from a vLLM server running a reward model (``--runner pooling``): ``/classify``
+        with the conversation; None where the server refuses it (e.g. longer than its context)."""
+        if not conversations:
+            return []
+        return asyncio.run(self._reward_all(conversations))
+
+    async def _reward_all(self, conversations: list[Conversation]) -> list[float | None]:
+        root = self.base_url.removesuffix("/v1")
+        limit = asyncio.Semaphore(self.max_concurrency)
+        limits = httpx.Limits(max_connections=self.max_concurrency)
+        async with httpx.AsyncClient(headers=self._headers, timeout=self.request_timeout_s, limits=limits) as client:
+
+            async def one(conv: Conversation) -> float | None:
+                async with limit:
+                    data = await self._post(client, {"model": self.model_id, "messages": conv}, f"{root}/classify")
+                if "error" in data:
+                    return None
+                return reward_score(data["data"][0]["probs"], self.model_id)
+
+            return list(await asyncio.gather(*(one(c) for c in conversations)))
+
+    async def _post(self, client: httpx.AsyncClient, body: dict, url: str | None = None) -> dict:
         """The JSON answer, or {'error': ...} for a request the server will never accept."""
         for attempt in range(self.max_retries + 1):
             try:
-                response = await client.post(f"{self.base_url}/chat/completions", json=body)
+                response = await client.post(url or f"{self.base_url}/chat/completions", json=body)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 problem = type(exc).__name__
             else:

@@ -6,6 +6,7 @@ The process becomes the server (exec), so signals and exit codes are the server'
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -38,6 +39,10 @@ def server_command(teacher: str, host: str, port: int, max_model_len: int | None
     ]
     if engine.get("enforce_eager"):
         cmd.append("--enforce-eager")
+    if engine.get("runner"):  # a reward model: /classify instead of /chat/completions
+        cmd += ["--runner", engine["runner"]]
+    if engine.get("hf_overrides"):
+        cmd += ["--hf-overrides", json.dumps(engine["hf_overrides"])]
     return cmd
 
 

@@ -10,7 +10,16 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import Any, Iterator
 
-from pipeline.backends.base import Conversation, Request, RequestResult, Sample, chat_flags, collect, with_prefill
+from pipeline.backends.base import (
+    Conversation,
+    Request,
+    RequestResult,
+    Sample,
+    chat_flags,
+    collect,
+    reward_score,
+    with_prefill,
+)
 from pipeline.backends.provenance import fingerprint
 from pipeline.errors import UserError
 
@@ -49,8 +58,9 @@ class VLLMOfflineBackend:
         except (OSError, ValueError, TypeError) as exc:
             raise UserError(f"cannot load teacher model {model!r}: {str(exc).splitlines()[0]}") from None
         self._tokenizer = self.llm.get_tokenizer()
+        self.pooling = engine_args.get("runner") == "pooling"  # a reward model: reward(), no chat()
         # The model's generation_config.json (temperature, top_p, ...) as vLLM reads it.
-        self._defaults = dict(self.llm.llm_engine.model_config.get_diff_sampling_param())
+        self._defaults = {} if self.pooling else dict(self.llm.llm_engine.model_config.get_diff_sampling_param())
         # vLLM's CPU build crashes on per-request seeds ("CPU Generator does not use offset"),
         # so on CPU only the engine-wide seed applies.
         self._per_request_seed = not cpu
@@ -122,6 +132,15 @@ class VLLMOfflineBackend:
 
     def chat(self, requests: list[Request]) -> list[RequestResult]:
         return collect(self, requests)
+
+    def reward(self, conversations: list[Conversation]) -> list[float | None]:
+        """Scores of a sequence-classification (reward) model, one label, after its activation."""
+        if not self.pooling:
+            raise UserError(f"{self.model_id} is not loaded as a reward model (engine runner: pooling)")
+        texts = [self._tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
+        fits = [len(self._tokenizer.encode(t, add_special_tokens=False)) <= self.max_model_len for t in texts]
+        outputs = iter(self.llm.classify([t for t, ok in zip(texts, fits, strict=True) if ok], use_tqdm=False))
+        return [reward_score(next(outputs).outputs.probs, self.model_id) if ok else None for ok in fits]
 
 
 def check_engine_args(engine_args: dict[str, Any]) -> None:

@@ -24,7 +24,10 @@ class ModelTask:
     ):
         self.cfg = cfg
         self.seed = seed
-        self.template = load_template(cfg.prompt_template, required=required, field=field)
+        # No template: the model reads the conversation as it is (a reward model).
+        self.template = (
+            None if cfg.prompt_template is None else load_template(cfg.prompt_template, required=required, field=field)
+        )
         self.backend = backend
         self.sampling = {k: v for k, v in cfg.sampling.model_dump().items() if v is not None}
 

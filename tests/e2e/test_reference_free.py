@@ -52,3 +52,50 @@ def test_rubric_judge_verifies_rows_without_reference(tmp_path):
         assert score is None or 0 <= score <= 1
         assert row["verdict"] == (score is not None and score >= 0.7)
         assert row["verdict_reason"] == ("judge_accepted" if row["verdict"] else "no_reference")
+
+
+def test_reward_model_scores_rows_without_reference(tmp_path):
+    """A reward model on vLLM's pooling runner (the embedded weights with a Yes/No reward head):
+    every answered row gets a score in (0, 1), the verdict follows the threshold, and a second
+    run gives the same scores (the engine is deterministic)."""
+    traces = write_jsonl(
+        tmp_path / "t.jsonl",
+        [
+            {"q": "What is 2 + 2?", "out": "<think>\n2 + 2 = 4.\n</think>\n\n4"},
+            {"q": "What is 2 + 2?", "out": "<think>\n2 + 2 = 5.\n</think>\n\n5"},
+            {"q": "Name a prime number greater than 10.", "out": "<think>\nmaybe 11\n</think>\n\n11"},
+            {"q": "Name a prime number greater than 10.", "out": "<think>\nnever closed"},
+        ],
+    )
+    recipe = {
+        "name": "rm",
+        "ingest": {
+            "sources": [{"path": str(traces), "kind": "traces", "columns": {"problem": "q", "response": "out"}}]
+        },
+        "verify": {
+            "policy": "judge",
+            "judge": {"teacher": "embedded:smollm2-135m-yesno-reward", "mode": "reward", "threshold": 0.76},
+        },
+    }
+    path = write_recipe(tmp_path / "r.yaml", recipe)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    scores = []
+    for run in ("run1", "run2"):
+        proc = subprocess.run(
+            [DISTILL, "run", str(path), "--run-dir", str(tmp_path / run)], capture_output=True, text=True, env=env
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        parts = sorted((tmp_path / run / "verify").glob("part-*.parquet"))
+        rows = [r for p in parts for r in pq.read_table(p).to_pylist()]
+        assert len(rows) == 4
+        for row in rows:
+            assert row["reference_answer"] is None and row["verdict_rule"] is None
+            if not row["think_closed"]:
+                assert row["judge_score"] is None and row["verdict"] is False
+                continue
+            assert 0 < row["judge_score"] < 1, row
+            assert row["judge_output"].startswith("reward model score")
+            assert row["verdict"] == (row["judge_score"] >= 0.76)
+        scores.append(sorted((r["answer_text"], r["judge_score"] or -1.0) for r in rows))
+    assert scores[0] == scores[1]
+    assert len({s for _, s in scores[0] if s >= 0}) == 3  # the answers are scored, not a constant

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 
 import httpx
 import pyarrow.parquet as pq
@@ -22,12 +23,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def _serve(tmp_path_factory, *args: str):
     port = _free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
     proc = subprocess.Popen(
-        [DISTILL, "serve-embedded", "--port", str(port), "--max-model-len", "1024"],
+        [DISTILL, "serve-embedded", "--port", str(port), "--max-model-len", "1024", *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -44,13 +45,39 @@ def server(tmp_path_factory):
             time.sleep(2)
     else:
         pytest.fail("server did not come up in 300 s")
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with _serve(tmp_path_factory) as url:
+        yield url
+
+
+def test_reward_model_through_the_real_server(tmp_path_factory):
+    """A reward model served by vLLM (pooling runner, /classify) scores conversations like the
+    offline engine does; an over-long conversation gets no score instead of failing the batch."""
+    from pipeline.backends.openai_server import OpenAIServerBackend
+
+    teacher = "embedded:smollm2-135m-yesno-reward"
+    convs = [
+        [{"role": "user", "content": "What is 2 + 2?"}, {"role": "assistant", "content": answer}]
+        for answer in ("4", "5", "All work and no play. " * 400)
+    ]
+    with _serve(tmp_path_factory, "--teacher", teacher) as url:
+        backend = OpenAIServerBackend(url, teacher, max_concurrency=2)
+        scores = backend.reward(convs)
+        assert backend.reward(convs[:2]) == scores[:2]
+    assert all(0 < s < 1 for s in scores[:2]) and scores[0] != scores[1]
+    assert scores[2] is None
 
 
 def test_generate_through_the_real_server(server, tmp_path):

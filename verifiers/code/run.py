@@ -4,8 +4,8 @@
 time_limit, memory_limit, compile_error, no_code, truncated, sandbox_error (and no_tests).
 Problem styles: stdin/stdout ``tests: [{input, output}]``; HumanEval (``entry_point`` + ``test``);
 MBPP (``test_list``, ``test_setup_code``, ``test_imports``); a pytest file as ``tests`` (KodCode).
-Stdin tests of one submission share one warm sandbox (``verifiers.sandbox.warm``) where that runs (bwrap,
-root), a forked process per test; ``COTDISTILL_SANDBOX_RUNNER=cold`` starts a sandbox per test.
+Runs go to pooled warm sandbox servers (``verifiers.sandbox.warm``) where they work (bwrap, root), a
+forked process per test; ``COTDISTILL_SANDBOX_RUNNER=cold`` starts a sandbox per run.
 Call-based candidates must return plain data (``verifiers/sandbox/guest/guard.py``).
 
 Time: a limit is CPU seconds of the program's whole process tree (``verifiers.sandbox.limits``),

@@ -1,7 +1,8 @@
 """The code sandbox: run untrusted Python with no network, no secrets and hard limits.
 
-Host side: ``cold`` (one fresh sandbox per run) and ``warm`` (one sandbox, a forked process per
-stdin test), built on ``isolation`` (bwrap or the rlimits fallback), ``slots`` (a uid and a
+Host side: ``cold`` (``run_python``: a run on a warm server where they work, else a fresh
+sandbox per run) and ``warm`` (pooled long-lived sandbox servers, a forked process per test),
+built on ``isolation`` (bwrap or the rlimits fallback), ``slots`` (a uid and a
 directory per concurrent run) and ``limits``. ``guest/`` holds the stdlib-only files copied
 into the box.
 """

@@ -1,4 +1,6 @@
-"""One fresh sandbox per run: ``run_python`` (isolation: ``isolation``; limits: ``guest/boot.py``).
+"""``run_python``: one program run in a sandbox. Where warm sandboxes work (bwrap, root) it runs
+on a pooled server (``warm``); otherwise, here, in a fresh sandbox per run (isolation:
+``isolation``; limits: ``guest/boot.py``).
 
 - Inside, ``guest/boot.py`` forks the program with rlimits set (CPU as a safety net, AS, FSIZE,
   NOFILE, NPROC, STACK) and, when we are root, the uid of this run's slot (``slots``); it
@@ -36,6 +38,7 @@ from verifiers.sandbox.isolation import (
 )
 from verifiers.sandbox.limits import STDERR_TAIL, Limits, RunResult
 from verifiers.sandbox.slots import claimed_slot, kill_group, slot_dir, slot_uid
+from verifiers.sandbox.warm import run_served, warm_available
 
 STARTUP_S = 10.0  # bwrap + interpreter start on a loaded machine, before the launcher's clock runs
 
@@ -49,6 +52,8 @@ def run_python(
     argv: list[str] | None = None,
 ) -> RunResult:
     """Run ``files[main]`` as ``__main__`` in a fresh sandbox; the other files sit beside it (read-only)."""
+    if warm_available(mode):
+        return run_served(files, main, stdin, limits, argv or [])
     isolation = resolve_mode(mode)
     with claimed_slot() as slot:
         try:

@@ -93,11 +93,20 @@ _ROOTS: dict[int, Path] = {}  # per process id: a forked child must not share it
 def claimed_slot() -> Iterator[int]:
     """Hold a machine-wide CPU token and a free slot of this process for the ``with`` block."""
     with cpu_token():
-        slot = _FREE.get()
+        slot = take_slot()
         try:
             yield slot
         finally:
-            _FREE.put(slot)
+            return_slot(slot)
+
+
+def take_slot() -> int:
+    """A free slot of this process (its uid and dir are this caller's until ``return_slot``)."""
+    return _FREE.get()
+
+
+def return_slot(slot: int) -> None:
+    _FREE.put(slot)
 
 
 def slot_uid(slot: int) -> int:

@@ -53,8 +53,8 @@ def test_guest_files_import_alone(tmp_path):
 def test_boot_finds_common_beside_itself_and_reports_memory_exit(mode):
     if mode == "bwrap" and not bwrap_path():
         pytest.skip("bwrap unavailable")
-    prog = "import sys\nprint(sys.path[0], sys.path.count(sys.path[0]), flush=True)\nraise MemoryError"
+    prog = "import sys\nprint(sys.argv[0], sys.path[0], sys.path.count(sys.path[0]), flush=True)\nraise MemoryError"
     res = run_python({"main.py": prog}, "main.py", mode=mode)
     assert (res.returncode, res.memory_error, res.isolation) == (MEMORY_EXIT, True, mode), res.stderr_tail
-    box, count = res.stdout.decode().split()
-    assert box.endswith("box") and count == "1"  # the program's path: the box dir first, once
+    main, box, count = res.stdout.decode().split()
+    assert main == box + "/main.py" and count == "1"  # the program's path: its own dir first, once

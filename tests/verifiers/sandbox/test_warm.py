@@ -1,11 +1,12 @@
-"""The warm runner (one sandbox per submission, a forked process per stdin test): tests cannot
-see each other, verdicts match the per-test path, and the hostile corpus runs on the cold path."""
+"""Warm sandboxes (long-lived servers, a forked process per test): tests cannot see each other,
+neither within a submission nor across submissions on one server, verdicts match the per-test
+path, and the hostile corpus runs on the cold path too."""
 
 import pytest
 
 from helpers import assert_hostile_contained, hostile_cases
 from verifiers.code import check_code
-from verifiers.sandbox import warm_available
+from verifiers.sandbox import warm, warm_available
 
 pytestmark = pytest.mark.skipif(not warm_available("bwrap"), reason="warm runner needs bwrap and root")
 
@@ -15,12 +16,18 @@ import os, sys, time
 k = sys.stdin.read().strip()
 if k == "0":
     open("/tmp/state", "w").write("secret")
+    try:
+        open("/dev/shm/x", "w").write("secret")
+    except OSError:
+        pass  # not writable in bwrap's /dev
+    import ctypes
+    ctypes.CDLL(None).shmget(0, 4096, 0o1666)  # IPC_PRIVATE | IPC_CREAT: a SysV segment left behind
     os.makedirs("/tmp/d/e", exist_ok=True); os.chmod("/tmp/d", 0)
     if os.fork() == 0:
         os.setsid()
         time.sleep(30)
         os._exit(0)
-    import fractions  # an import only this test did
+    import csv  # an import only this test did
     end = time.process_time() + 0.7
     while time.process_time() < end: pass
     print("started")
@@ -29,13 +36,18 @@ else:
     while time.process_time() < end: pass
     mine = [p for p in os.listdir("/proc") if p.isdigit() and os.stat("/proc/" + p).st_uid == os.getuid()]
     seen = []
-    for path in ("/tmp/state", "/tmp/d", "/box/in/0", "/out/0.out"):
+    import glob
+    for path in ["/tmp/state", "/tmp/d", "/dev/shm/x", *glob.glob("/box/jobs/*/in/*"), *glob.glob("/out/*/*")]:
         try:
             open(path).read() if not path.endswith("d") else os.listdir(path)
             seen.append(path)
         except OSError:
             pass
-    print("clean" if len(mine) == 1 and not seen and "fractions" not in sys.modules else f"leak {mine} {seen}")
+    if os.path.exists("/box/jobs"):  # a server's box: only this job's dir is left
+        seen += [d for d in os.listdir("/box/jobs") if not sys.argv[0].startswith("/box/jobs/" + d)]
+    shm = open("/proc/sysvipc/shm").read().splitlines()[1:]
+    clean = len(mine) == 1 and not seen and not shm and "csv" not in sys.modules
+    print("clean" if clean else f"leak {mine} {seen} {shm}")
 """
 
 
@@ -43,6 +55,25 @@ def test_tests_do_not_see_each_other():
     problem = {"tests": [{"input": "0", "output": "started"}, {"input": "1", "output": "clean"}], "time_limit_s": 1}
     v = check_code(problem, LEAKY, mode="bwrap", stop_on_fail=False)
     assert v.ok, v
+
+
+def test_submissions_on_one_server_do_not_see_each_other(monkeypatch):
+    """Submission 0 leaves state behind; a later submission, on the same server, finds none."""
+    monkeypatch.setattr(warm, "_IDLE", {})
+    plant = {"tests": [{"input": "0", "output": "started"}], "time_limit_s": 1}
+    look = {"tests": [{"input": "1", "output": "clean"}], "time_limit_s": 1}
+    assert check_code(plant, LEAKY, mode="bwrap").ok
+    (server,) = [s for servers in warm._IDLE.values() for s in servers]
+    v = check_code(look, LEAKY, mode="bwrap")
+    assert v.ok, v
+    assert [s for servers in warm._IDLE.values() for s in servers] == [server]  # the same one
+
+
+def test_stopped_job_leaves_the_server_usable():
+    tests = [{"input": "0", "output": "x"}] + [{"input": "1", "output": "ok"}] * 5
+    prog = "import time\nif input() == '1': time.sleep(0.05)\nprint('ok')"
+    assert check_code({"tests": tests}, prog, mode="bwrap").reason == "wrong_answer"
+    assert check_code({"tests": tests[1:]}, prog, mode="bwrap").ok
 
 
 def test_first_failure_index_exact_across_chunks():

@@ -13,7 +13,7 @@ GUEST_DIR = Path(__file__).resolve().parent
 # first on the solution's sys.path: underscored names shadow no module a solution imports.
 BOX_NAMES = {
     "boot.py": "_boot.py",
-    "warm_boot.py": "_warm.py",
+    "serve.py": "_serve.py",
     "harness.py": "harness.py",
     "guard.py": "_guard.py",
     "common.py": "_common.py",

@@ -1,4 +1,4 @@
-"""What both in-box launchers (``boot.py``, ``warm_boot.py``) share; the host imports it too.
+"""What both in-box launchers (``boot.py``, ``serve.py``) share; the host imports it too.
 
 Stdlib only: copied into the box as ``_common.py`` and imported there under ``python -I -S``
 (no ``verifiers`` package inside). The host imports ``MEMORY_EXIT`` and ``exited_within`` from
@@ -18,12 +18,15 @@ counted) by it instead of escaping to init. Not counted: children whose parent s
 SIG_IGN (the kernel drops their times); each process still has RLIMIT_CPU as a safety net.
 """
 
+import io
 import math
 import os
 import resource
 import select
 import signal
+import sys
 import time
+import types
 
 MEMORY_EXIT = 117  # a launcher exits with this on MemoryError; the host maps it to `memory_limit`
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -218,3 +221,73 @@ def supervise(pid: int, limits: dict) -> dict:
     if by is None and cpu > cpu_limit:
         by = "cpu"  # ended on its own, between two looks, after its CPU time ran out
     return {"status": status, "cpu_s": round(cpu, 3), "idle_s": round(idle, 3), "ms": ms, "by": by}
+
+
+def run_as_main(code, main: str, argv: list, path: list) -> None:
+    """Run ``code`` (compiled from ``main``; None: compile it here, so a SyntaxError is the
+    program's own) as ``__main__`` in this forked child and exit the way ``python main`` would.
+    Never returns. The std streams are opened afresh on fds 0-2."""
+    exit_code = 1
+    try:
+        import builtins  # -S skips `site`, which defines exit()/quit()
+
+        builtins.exit = builtins.quit = sys.exit
+        sys.set_int_max_str_digits(0)  # judges' Pythons print big integers freely
+        sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(_fd(0, "r")), encoding="utf-8")
+        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(_fd(1, "w")), encoding="utf-8")
+        err = io.BufferedWriter(_fd(2, "w"))
+        sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+            err, encoding="utf-8", errors="backslashreplace", line_buffering=True
+        )
+        sys.argv = [main, *argv]
+        sys.path[:0] = path
+        module = types.ModuleType("__main__")
+        module.__file__ = main
+        sys.modules["__main__"] = module
+        try:
+            if code is None:
+                with open(main, "rb") as f:
+                    code = compile(f.read(), main, "exec")
+            exec(code, module.__dict__)
+            exit_code = 0
+        except SystemExit as exc:
+            exit_code = _exit_status(exc)
+        except MemoryError:
+            os.write(2, b"\nMemoryError\n")
+            os._exit(MEMORY_EXIT)
+        except BaseException:  # noqa: BLE001 - the program's crash, reported like python does
+            sys.excepthook(*sys.exc_info())
+            exit_code = 1
+        _shutdown()
+    except MemoryError:
+        os._exit(MEMORY_EXIT)
+    except BaseException:  # noqa: BLE001
+        exit_code = exit_code or 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - python exits 120 when flushing stdout fails
+        os._exit(120)
+    os._exit(exit_code)
+
+
+def _fd(fd: int, mode: str) -> io.FileIO:
+    return io.FileIO(fd, mode, closefd=False)
+
+
+def _exit_status(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _shutdown() -> None:
+    """What interpreter shutdown does before exiting: join non-daemon threads, run atexit."""
+    if "threading" in sys.modules:
+        sys.modules["threading"]._shutdown()
+    import atexit
+
+    atexit._run_exitfuncs()
