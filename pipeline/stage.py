@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.progress import Progress, Task
@@ -120,6 +121,10 @@ class Stage:
             else:
                 rejected.append({**row, **decision})
         return kept, rejected
+
+    def to_table(self, rows: list[Row], columns: list[str]) -> pa.Table:
+        """The Arrow table of a part's rows (typed by the row schema; export has its own shapes)."""
+        return to_table(rows, columns)
 
     def output_columns(self, input_columns: list[str]) -> list[str]:
         return input_columns + [c for c in self.adds_columns if c not in input_columns]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli import check, clean, run, serve, status
+from pipeline.cli import check, clean, report, run, serve, status
 
 app = typer.Typer(
     help="Build long chain-of-thought SFT datasets by distillation: ingest -> generate -> verify -> export.",
@@ -20,6 +20,7 @@ app = typer.Typer(
 run.register(app)
 app.command("status")(status.status)
 app.command("serve-embedded")(serve.serve_embedded)
+app.command("report")(report.report)
 app.command("dedup")(clean.dedup)
 app.command("decontaminate")(clean.decontaminate)
 app.add_typer(check.check_app, name="check")

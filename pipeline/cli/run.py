@@ -42,7 +42,8 @@ def run_job(
     from pipeline.cli.output import run_output
     from pipeline.executors import Job, get_executor
     from pipeline.preflight import load_checked_recipe
-    from pipeline.runner import check_shard, default_run_dir
+    from pipeline.runner import default_run_dir
+    from pipeline.shards import check_shard
     from pipeline.stages import active_stages
     from pipeline.status import run_status, unfinished
     from pipeline.status.render import print_summary

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pipeline.progress import Progress
 from pipeline.recipe import Recipe
-from pipeline.runner import check_shard
+from pipeline.shards import check_shard
 from pipeline.stages import stage_class
 
 

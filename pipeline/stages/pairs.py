@@ -1,8 +1,8 @@
 """Preference pairs from one part's traces: a verified trace (chosen) against a failed one (rejected).
 
 The rows are TRL's conversational preference format: ``prompt``, ``chosen`` and ``rejected`` are
-message lists, so ``load_dataset("parquet", data_files="<run_dir>/pairs/part-*.parquet")`` goes
-straight into ``DPOTrainer``. Every part holds whole problems, so pairing within a part sees all
+message lists, so the dataset folder's ``preference_pairs`` config goes straight into
+``DPOTrainer``. Every part holds whole problems, so pairing within a part sees all
 of a problem's traces.
 """
 
@@ -14,10 +14,11 @@ from typing import Literal
 
 import pyarrow as pa
 
-from pipeline.rows import COLUMNS, Row
+from pipeline.dataset.shapes import prompt_turns, public_source
+from pipeline.rows import Row
 from verifiers.trace import join_think
 
-PAIRS_DIR = "pairs"  # <run_dir>/pairs: the preference dataset beside the SFT one (export/)
+PAIRS_DIR = "pairs"  # <run_dir>/pairs: the preference rows per part, beside export/ (bookkeeping)
 Pairing = Literal["shortest_vs_longest_wrong", "all"]
 
 # Failures that are ours, not the model's (the check overran or crashed, no usable reference or
@@ -38,7 +39,7 @@ NOT_MODEL_FAILURES = frozenset(
     }
 )
 
-_MESSAGES = COLUMNS["messages"].type
+_MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 PAIR_SCHEMA = pa.schema(
     [
         ("prompt", _MESSAGES),
@@ -82,15 +83,15 @@ def _assistant(row: Row) -> list[dict]:
     return [{"role": "assistant", "content": join_think(row["reasoning"], row["answer_text"], row["think_closed"])}]
 
 
-def to_pair(chosen: Row, rejected: Row) -> Row:
+def to_pair(chosen: Row, rejected: Row, system_prompt: str | None = None) -> Row:
     """One preference row: the shared prompt, both assistant turns, and where each came from."""
     return {
-        "prompt": [{"role": "user", "content": chosen["prompt"]}],
+        "prompt": prompt_turns(chosen["prompt"], system_prompt),
         "chosen": _assistant(chosen),
         "rejected": _assistant(rejected),
         "problem_id": chosen["problem_id"],
         "domain": chosen.get("domain"),
-        "source": chosen.get("source"),
+        "source": public_source(chosen.get("source")),
         "teacher_chosen": chosen.get("teacher"),
         "teacher_rejected": rejected.get("teacher"),
         "sample_idx_chosen": chosen.get("sample_idx"),
@@ -103,18 +104,26 @@ def to_pair(chosen: Row, rejected: Row) -> Row:
     }
 
 
-def _problem_pairs(chosen: list[Row], rejected: list[Row], pairing: Pairing, max_pairs: int) -> list[Row]:
+def _problem_pairs(
+    chosen: list[Row], rejected: list[Row], pairing: Pairing, max_pairs: int, system_prompt: str | None
+) -> list[Row]:
     chosen = sorted(chosen, key=lambda r: (r["n_output_tokens"] or 0, *_key(r)))
     rejected = sorted(rejected, key=lambda r: (-(r["n_output_tokens"] or 0), *_key(r)))
     if pairing == "shortest_vs_longest_wrong":
-        return [to_pair(chosen[0], rejected[0])]
+        return [to_pair(chosen[0], rejected[0], system_prompt)]
     # Diagonal order (i + j): the first pair is the shortest-vs-longest one, and a small cap still
     # spreads over several chosen and several rejected traces instead of reusing one chosen.
     order = sorted(product(range(len(chosen)), range(len(rejected))), key=lambda ij: (ij[0] + ij[1], ij[0]))
-    return [to_pair(chosen[i], rejected[j]) for i, j in order[:max_pairs]]
+    return [to_pair(chosen[i], rejected[j], system_prompt) for i, j in order[:max_pairs]]
 
 
-def make_pairs(rows: list[Row], pairing: Pairing, max_pairs: int, stats: Counter | None = None) -> list[Row]:
+def make_pairs(
+    rows: list[Row],
+    pairing: Pairing,
+    max_pairs: int,
+    stats: Counter | None = None,
+    system_prompt: str | None = None,
+) -> list[Row]:
     """Pairs for every problem in ``rows`` that has both a verified and a wrong trace.
 
     Problems come out in the order they first appear in ``rows``. ``stats`` (if given) counts
@@ -139,7 +148,7 @@ def make_pairs(rows: list[Row], pairing: Pairing, max_pairs: int, stats: Counter
             stats["problems_without_negatives"] += 1
         if not good or not bad:
             continue
-        pairs = _problem_pairs(good, bad, pairing, max_pairs)
+        pairs = _problem_pairs(good, bad, pairing, max_pairs, system_prompt)
         out.extend(pairs)
         stats["pairs"] += len(pairs)
         stats["problems_with_pairs"] += 1

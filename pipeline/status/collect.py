@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.dataset.layout import dataset_dir, is_current, read_manifest
 from pipeline.recipe import Recipe, parse_recipe
 from pipeline.stages import STAGE_ORDER, active_stages
 from pipeline.stages.pairs import PAIRS_DIR
@@ -52,7 +53,7 @@ def _stage(store: StageStore, total: int | None) -> dict:
 
 def unfinished(run_dir: Path, stages: list[str], shard: int = 0, num_shards: int = 1) -> list[str]:
     """What was asked for and is not done: for each of ``stages``, this shard's parts without a marker."""
-    from pipeline.runner import owns
+    from pipeline.shards import owns
 
     plan = StageStore(run_dir, "ingest").read_plan()
     if plan is None:
@@ -68,8 +69,9 @@ def unfinished(run_dir: Path, stages: list[str], shard: int = 0, num_shards: int
 
 def run_status(run_dir: Path) -> dict:
     """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters; the
-    teacher comparison, the per-tier table and where the datasets are (``dataset``: the SFT
-    export folder, ``pairs``: the preference pairs folder; null until a part of it exists).
+    teacher comparison, the per-tier table and where the dataset is (``dataset``: the folder
+    readers load, ``dataset_rows``: {config: {split: rows}}, ``pairs``: its preference pairs;
+    null until the folder is built, after the last export part).
 
     ``complete`` is true when every stage the pinned recipe turns on has all its parts.
     """
@@ -81,15 +83,16 @@ def run_status(run_dir: Path) -> dict:
     active = (active_stages(recipe) if recipe else None) or [n for n, st in stages.items() if st["parts_done"]]
     complete = total is not None and all(stages[n]["parts_done"] == total for n in active)
     stages = {n: st for n, st in stages.items() if n in active or st["parts_done"]}
-    exported = stages.get("export", {}).get("parts_done")
-    # Only a recipe with pairs on names them: a --force rerun without pairs clears its parts anyway.
-    paired = recipe is not None and recipe.export.preference_pairs and StageStore(run_dir, PAIRS_DIR).done_parts()
+    # A folder built from export parts that were redone since is stale: not named until rebuilt.
+    manifest = read_manifest(run_dir) if recipe is not None and is_current(run_dir, recipe) else None
+    folder = dataset_dir(run_dir)
     return {
         "run_dir": str(run_dir),
         "complete": complete,
         "stages": stages,
         "teachers": compare_teachers(run_dir),
         "tiers": tier_table(run_dir, recipe.grade.tier_names if recipe and recipe.grade else None, active),
-        "dataset": str(run_dir / "export") if exported else None,
-        "pairs": str(run_dir / PAIRS_DIR) if paired else None,
+        "dataset": str(folder) if manifest else None,
+        "dataset_rows": manifest["rows"] if manifest else None,
+        "pairs": str(folder / PAIRS_DIR) if manifest and manifest.get("pairs") else None,
     }

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import DISTILL, REPO, base_recipe, write_jsonl, write_recipe
-from pipeline.rows import COLUMNS, EXPORT_COLUMNS, STAGE_COLUMNS
+from pipeline.dataset.shapes import META_COLUMNS
+from pipeline.rows import COLUMNS, STAGE_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +120,7 @@ def test_schema_of_generated_and_exported_rows(run):
     ]
     assert all(r["verdict"] for r in exported) and not any(r["verdict"] for r in rejected)
     for r in exported + rejected:
-        assert list(r)[: len(EXPORT_COLUMNS)] == EXPORT_COLUMNS
+        assert list(r) == ["messages", *META_COLUMNS]
         user, assistant = r["messages"]
         assert user["role"] == "user" and "\\boxed{answer}" in user["content"]
         assert assistant["role"] == "assistant" and assistant["content"].startswith("<think>\n")

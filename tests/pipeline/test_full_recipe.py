@@ -41,5 +41,5 @@ def test_all_stages_in_one_run(tmp_path, problems, fake_teacher):
         before = list(stages)[list(stages).index(stage) - 1]
         assert stages[stage]["rows_in"] == stages[before]["rows_kept"]
     pairs = [r for p in sorted((run_dir / "pairs").glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
-    assert len(pairs) == 3 and status["pairs"] == str(run_dir / "pairs")
+    assert len(pairs) == 3 and status["pairs"] == str(run_dir / "dataset" / "pairs")
     assert all(p["chosen"][0]["content"].endswith("$.") and "-12345" in p["rejected"][0]["content"] for p in pairs)

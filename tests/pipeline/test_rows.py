@@ -1,6 +1,7 @@
 import pyarrow as pa
 
-from pipeline.rows import COLUMNS, EXPORT_COLUMNS, STAGE_COLUMNS, to_table
+from pipeline.dataset.shapes import META_COLUMNS
+from pipeline.rows import COLUMNS, STAGE_COLUMNS, to_table
 
 
 def test_every_column_is_documented():
@@ -11,7 +12,7 @@ def test_every_column_is_documented():
 def test_stage_and_export_columns_are_in_the_schema():
     for cols in STAGE_COLUMNS.values():
         assert set(cols) <= set(COLUMNS)
-    assert set(EXPORT_COLUMNS) <= set(COLUMNS)
+    assert set(META_COLUMNS) <= set(COLUMNS)
 
 
 def test_to_table_orders_schema_columns_first_and_types_them():
@@ -21,8 +22,8 @@ def test_to_table_orders_schema_columns_first_and_types_them():
 
 
 def test_explicit_column_order_is_kept():
-    table = to_table([{"problem_id": "a", "messages": [], "zzz": "1"}], ["messages", "problem_id"])
-    assert table.column_names == ["messages", "problem_id", "zzz"]
+    table = to_table([{"problem_id": "a", "verdict": True, "zzz": "1"}], ["verdict", "problem_id"])
+    assert table.column_names == ["verdict", "problem_id", "zzz"]
 
 
 def test_empty_table_keeps_declared_columns():

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.dataset.build import build_dataset
 from pipeline.recipe import parse_recipe
 from pipeline.rows import to_table
 from pipeline.runner import pin_recipe
@@ -124,13 +125,14 @@ def run_dir(tmp_path):
     StageStore(run_dir, "ingest").write_plan({"num_parts": 2})
     _write(run_dir, "shorten", SHORTEN)
     _write(run_dir, "export", EXPORT)
+    build_dataset(run_dir, _recipe(tmp_path))
     return run_dir
 
 
 def test_tiers_from_shorten_and_export(run_dir):
     status = run_status(run_dir)
     assert status["tiers"] == EXPECTED
-    assert status["dataset"] == str(run_dir / "export") and status["pairs"] is None
+    assert status["dataset"] == str(run_dir / "dataset") and status["pairs"] is None
 
 
 def test_kept_falls_back_to_the_last_finished_stage(run_dir):
@@ -166,10 +168,11 @@ def test_status_json_names_both_datasets(tmp_path, run_dir):
     pin_recipe(_recipe(tmp_path, pairs=True), run_dir, force=True)
     rows = [{**r, "prompt": "q", "reasoning": "r", "answer_text": "a", "think_closed": True} for r in SHORTEN[0]]
     StageStore(run_dir, "pairs").write_part(0, pairs_table(make_pairs(rows, "all", 4)), pairs_table([]), {})
+    build_dataset(run_dir, _recipe(tmp_path, pairs=True))
     result = runner.invoke(app, ["status", "--json", str(run_dir)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["dataset"] == str(run_dir / "export") and data["pairs"] == str(run_dir / "pairs")
+    assert data["dataset"] == str(run_dir / "dataset") and data["pairs"] == str(run_dir / "dataset" / "pairs")
     assert data["tiers"] == EXPECTED
 
 
@@ -197,4 +200,4 @@ def test_status_prints_the_tier_table(run_dir):
     assert _cells(text, "medium") == ["medium", "1", "3", "2", "400 → 300", "66.7%", "first_correct 1"]
     assert _cells(text, "hard") == ["hard", "1", "4", "1", "1,000 → 400", "25.0%", "rewrite 1"]
     assert _cells(text, "unsolved") == ["unsolved", "2", "3", "0", "-", "0.0%", "-"]
-    assert f"dataset: {run_dir / 'export'}" in text
+    assert f"dataset: {run_dir / 'dataset'}" in text

@@ -147,7 +147,9 @@ def test_export_writes_pairs_parts_trl_can_load(tmp_path, problems, fake_teacher
     assert counters == {"pairs": 4, "problems_with_pairs": 4}
     assert StageStore(run_dir, "export").read_stats(0)["counters"]["pairs"] == 2  # p1, p2
     status = CliRunner().invoke(app, ["status", str(run_dir)], env={"COLUMNS": "200"}).stdout
-    assert f"pairs: {run_dir / 'pairs'} (4 preference pairs from 4 problems; 0 problems had no wrong" in status
+    assert (
+        f"pairs: {run_dir / 'dataset' / 'pairs'} (4 preference pairs from 4 problems; 0 problems had no wrong" in status
+    )
 
     files = sorted(str(p) for p in (run_dir / "pairs").glob("part-*.parquet"))
     ds = load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "hf"))["train"]
