@@ -5,9 +5,11 @@ import re
 
 import pytest
 
-from helpers import SHARED
+from helpers import REPO, SHARED
 from verifiers.code import check, check_code, judge_for, run_checker
 from verifiers.code.compare import compare_output, kattis_comparison
+
+CHECKERS = REPO / "tests" / "verifiers" / "data" / "icpc_checkers"  # ours, Kattis convention
 
 
 def _stdio() -> list[dict]:
@@ -59,14 +61,6 @@ def test_judge_for_reads_the_spec():
 
 # --- checker programs --------------------------------------------------------------------------
 
-# The GCPC 2023 "eszett" rule (any order, each spelling exactly once), Kattis convention.
-ESZETT_CHECKER = """\
-import sys
-want = open(sys.argv[2]).read().lower().split()  # the jury ignores case too
-got = sys.stdin.read().lower().split()
-open(sys.argv[3] + "judgemessage.txt", "w").write("checked")
-sys.exit(42 if len(got) == len(set(got)) and set(got) == set(want) else 43)
-"""
 # "print a proper divisor of n", testlib convention (input, output, answer).
 DIVISOR_CHECKER = """\
 import sys
@@ -80,7 +74,7 @@ sys.exit(0 if 1 < d < n and n % d == 0 else 1)
 
 
 def test_run_checker_conventions():
-    kattis = {"code": ESZETT_CHECKER, "convention": "kattis"}
+    kattis = {"code": (CHECKERS / "eszett.py").read_text(), "convention": "kattis"}
     assert run_checker(kattis, "", "a\nb\n", "b a\n")[0] == "passed"
     assert run_checker(kattis, "", "a\nb\n", "a\na\nb\n")[0] == "wrong_answer"
     testlib = {"code": DIVISOR_CHECKER, "convention": "testlib"}
@@ -149,13 +143,61 @@ def test_icpc_custom_problems_never_reject_a_reference_as_wrong():
 
 def test_icpc_custom_problem_with_a_checker_passes_all_references():
     p = next(p for p in _stdio() if p["id"] == "kattis-export/gcpc2023/eszett")
-    spec = {**p, "checker": {"code": ESZETT_CHECKER}}
+    spec = {**p, "checker": {"code": (CHECKERS / "eszett.py").read_text()}}
     for sol in _python(p):
         assert check_code(p, sol["code"], stop_on_fail=False).reason == "no_checker"  # order, case differ
         v = check_code(spec, sol["code"], stop_on_fail=False)
         assert (v.ok, v.detail["tests_passed"]) == (True, len(p["tests"])), (sol["file"], v)
     dup = "import sys\nprint('x')\n" + _python(p)[0]["code"]  # a spelling that is not one
     assert check_code(spec, dup).reason == "wrong_answer"
+
+
+def _custom_with_checkers() -> list[dict]:
+    """Every custom-validation problem of the ICPC set, with our checker program for it."""
+    out = []
+    for p in _stdio():
+        if p["validation"] == "custom":
+            code = (CHECKERS / f"{p['id'].rsplit('/', 1)[-1]}.py").read_text()
+            out.append({**p, "checker": {"code": code, "convention": "kattis"}})
+    return out
+
+
+def test_every_custom_problem_has_a_checker_and_mutants():
+    problems = _custom_with_checkers()
+    assert len(problems) == 14
+    for p in problems:
+        mutants = json.loads((CHECKERS / f"{p['id'].rsplit('/', 1)[-1]}.mutants.json").read_text())
+        assert len(mutants) >= 4, p["id"]
+
+
+def test_icpc_checker_problems_pass_all_references_and_bundled_answers():
+    """With a checker, every Python reference of every custom problem passes (first 8 tests),
+    and so does the bundled jury answer of each of the first 12 tests."""
+    failures = []
+    for p in _custom_with_checkers():
+        for sol in _python(p):
+            v = check_code(_few(p, 8), sol["code"], stop_on_fail=False)
+            if not v.ok:
+                failures.append((p["id"], sol["file"], v.reason, v.detail.get("error", "")[:200]))
+            else:
+                assert v.detail["judge"] == "checker program (kattis convention)"
+        for t in p["tests"][:12]:
+            reason, why = run_checker(p["checker"], t["input"], t["output"], t["output"])
+            if reason != "passed":
+                failures.append((p["id"], "jury answer", reason, why[:200]))
+    assert failures == []
+
+
+def test_icpc_checkers_reject_wrong_outputs():
+    """The mutants (plausible wrong outputs: off by one, invalid constructions, a token missing or
+    extra) are wrong answers, never passed and never a checker crash."""
+    verdicts = []
+    for p in _custom_with_checkers():
+        for m in json.loads((CHECKERS / f"{p['id'].rsplit('/', 1)[-1]}.mutants.json").read_text()):
+            t = p["tests"][m["test"]]
+            verdicts.append((p["id"], m["why"], run_checker(p["checker"], t["input"], t["output"], m["output"])[0]))
+    assert len(verdicts) >= 56
+    assert [v for v in verdicts if v[2] != "wrong_answer"] == []
 
 
 OFF_BY_ONE = """\
