@@ -4,6 +4,7 @@ recipe models stay a leaf that the backends can import."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from pipeline.backends import validate_teacher
@@ -40,9 +41,28 @@ def check_tokenizer_of(recipe: Recipe, origin: str) -> None:
             raise UserError(f"{origin}: {exc}") from None
 
 
+def check_benchmarks(recipe: Recipe, origin: str) -> None:
+    """Decontamination benchmarks are bundled names or Hub columns (DATASET[:CONFIG]:SPLIT:COLUMN),
+    checked before ingest runs."""
+    from pipeline.dedup.benchmarks import BUNDLED
+
+    if recipe.decontaminate is None:
+        return
+    for i, spec in enumerate(recipe.decontaminate.benchmarks):
+        if spec == "all" or spec in BUNDLED or spec.count(":") in (2, 3):
+            continue
+        close = difflib.get_close_matches(spec, list(BUNDLED), n=1)
+        guess = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UserError(
+            f"{origin}: decontaminate.benchmarks[{i}]: unknown benchmark {spec!r}{guess}; bundled: "
+            f"{', '.join(BUNDLED)}, or a Hub column as DATASET[:CONFIG]:SPLIT:COLUMN"
+        )
+
+
 def load_checked_recipe(path: str | Path) -> Recipe:
     """``load_recipe`` plus the preflight checks: what every command that runs stages uses."""
     recipe = load_recipe(path)
     check_teachers(recipe, str(path))
     check_tokenizer_of(recipe, str(path))
+    check_benchmarks(recipe, str(path))
     return recipe

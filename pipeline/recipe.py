@@ -6,6 +6,7 @@ as ``recipes/x.yaml: generate.n: must be >= 1 (got 0)``.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -472,7 +473,7 @@ def _format_error(err: dict) -> str:
 
 
 def _allowed_keys_hint(err: dict) -> str:
-    """For a typoed key, list what the section accepts."""
+    """For a typoed key, the closest key the section accepts, and all it accepts."""
     model: type[BaseModel] = Recipe
     for part in err["loc"][:-1]:
         if isinstance(part, int):
@@ -483,7 +484,15 @@ def _allowed_keys_hint(err: dict) -> str:
         if not nested:
             return ""
         model = nested[0]
-    return f" (allowed: {', '.join(model.model_fields)})"
+    close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields), n=1, cutoff=0.6)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"{guess} (allowed: {', '.join(model.model_fields)})"
+
+
+def _first_error(errors: list[dict]) -> dict:
+    """The error to report: an unknown key before a missing one (a typo causes both, and the
+    unknown key is the one that names what the user wrote)."""
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
 
 
 def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
@@ -493,10 +502,18 @@ def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = _first_error(exc.errors())
         hint = _allowed_keys_hint(err) if err["type"] == "extra_forbidden" else ""
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         raise UserError(f"{origin}: {_format_error(err)}{hint}{more}") from None
+
+
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """'line L, column C: not valid YAML: <problem>' (where the parser noticed it)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}not valid YAML: {problem}"
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -510,7 +527,7 @@ def load_recipe(path: str | Path) -> Recipe:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"{path}: {yaml_error(exc)}") from None
     recipe = parse_recipe(data, str(path))
     for i, src in enumerate(recipe.ingest.sources):
         if src.path is not None:

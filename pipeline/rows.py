@@ -28,7 +28,11 @@ _COLUMNS: list[Column] = [
     Column("problem", pa.string(), "Problem statement exactly as given to the teacher (before templating)."),
     Column("reference_answer", pa.string(), "Gold final answer (math: LaTeX/plain; choice: letter); null for code."),
     Column("source", pa.string(), "Where the problem came from: file path or Hub dataset name, plus split."),
-    Column("source_index", pa.int64(), "Row or line index of the problem inside its source (1-based for JSONL lines)."),
+    Column(
+        "source_index",
+        pa.int64(),
+        "Position of the record in its source, 1-based: JSONL line, Parquet row, list element.",
+    ),
     Column(
         "test_spec",
         pa.string(),

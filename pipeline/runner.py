@@ -39,7 +39,7 @@ def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / recipe.name
 
 
-def _has_outputs(run_dir: Path) -> bool:
+def has_outputs(run_dir: Path) -> bool:
     """Whether anything was made with the pinned recipe yet (a part plan or a finished part). Until
     then a fixed recipe (a typo in a column mapping) simply replaces it."""
     return StageStore(run_dir, "ingest").read_plan() is not None or any(run_dir.glob("*/*.done"))
@@ -50,7 +50,7 @@ def pin_recipe(recipe: Recipe, run_dir: Path, force: bool) -> None:
     recipes in one run once it has outputs."""
     path = Path(run_dir) / RECIPE_FILE
     text = dump_recipe(recipe)
-    if path.exists() and not force and _has_outputs(Path(run_dir)):
+    if path.exists() and not force and has_outputs(Path(run_dir)):
         if yaml.safe_load(path.read_text()) != yaml.safe_load(text):
             raise UserError(
                 f"{path}: this run dir was made with a different recipe; "

@@ -1,7 +1,9 @@
 """Read problem records from local JSONL/JSON/Parquet files or Hub datasets.
 
 A line that is not JSON does not stop the read: it becomes a record with ``_error`` set, which
-ingest turns into a rejected row naming the file and line.
+ingest turns into a rejected row naming the file and line. Positions (``_index``, the rows'
+``source_index``) are 1-based everywhere: the line of a JSONL file, the row of a Parquet file,
+the element of a JSON list or a Hub split. A source with no records at all is an error.
 """
 
 from __future__ import annotations
@@ -48,12 +50,12 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
         raise UserError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, list):
         raise UserError(f"{path}: expected a JSON list of objects")
-    for i, obj in enumerate(data):
+    for i, obj in enumerate(data, start=1):
         where = {"_source": str(path), "_index": i}
         if isinstance(obj, dict):
             yield {**obj, **where}
         else:
-            yield {**where, "_error": f"invalid_record: {path}[{i}]: expected an object"}
+            yield {**where, "_error": f"invalid_record: {path}:{i}: expected an object"}
 
 
 def _read_parquet(path: Path) -> Iterator[RawRecord]:
@@ -63,7 +65,7 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
         table = pq.read_table(path)
     except Exception as exc:
         raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
-    for i, obj in enumerate(table.to_pylist()):
+    for i, obj in enumerate(table.to_pylist(), start=1):
         yield {**obj, "_source": str(path), "_index": i}
 
 
@@ -75,7 +77,7 @@ def _read_hub(src: SourceConfig) -> Iterator[RawRecord]:
         ds = datasets.load_dataset(src.dataset, src.config, split=src.split)
     except Exception as exc:
         raise UserError(f"Hub dataset {name}: cannot load: {str(exc).splitlines()[0]}") from None
-    for i, obj in enumerate(ds):
+    for i, obj in enumerate(ds, start=1):
         yield {**obj, "_source": f"hf://{name}", "_index": i}
 
 
@@ -97,6 +99,8 @@ def read_source(src: SourceConfig) -> list[RawRecord]:
         if src.limit is not None and len(out) >= src.limit:
             break
         out.append(rec)
+    if not out:
+        raise UserError(f"{source_name(src)}: no records (the {'split' if src.dataset else 'file'} is empty)")
     return out
 
 

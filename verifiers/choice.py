@@ -77,6 +77,10 @@ def check_answer(gold: str, answer: str) -> Verdict:
 
 def check(reference: str, completion: str, **_context: object) -> Verdict:
     """Check a full model output (think block, then answer) against the gold letter."""
+    if not str(reference or "").strip():
+        return Verdict(False, "bad_reference", {"time_ms": 0.0, "error": "the reference letter is empty"})
+    if not (completion or "").strip():
+        return Verdict(False, "no_answer", {"time_ms": 0.0, "error": "the output is empty"})
     split = split_think(completion)
     if not split.think_closed:
         return Verdict(False, "truncated", {"time_ms": 0.0})

@@ -316,8 +316,13 @@ def check(reference: str, completion: str, *, problem: str | None = None, **_con
 
     Only the text after the first ``</think>`` (or ``<|end_of_thought|>``) is read; without a
     closed think block the verdict is ``truncated``, never a guess from the reasoning. With
-    ``problem``, an answer that only restates an expression of it is ``restates_problem``.
+    ``problem``, an answer that only restates an expression of it is ``restates_problem``. An
+    empty output is ``no_answer``; an empty reference ``bad_reference``.
     """
+    if not str(reference or "").strip():
+        return Verdict(False, "bad_reference", {"time_ms": 0.0, "error": "the reference answer is empty"})
+    if not (completion or "").strip():
+        return Verdict(False, "no_answer", {"time_ms": 0.0, "error": "the output is empty"})
     split = split_think(completion)
     if not split.think_closed:
         return Verdict(False, "truncated", {"time_ms": 0.0})

@@ -37,6 +37,11 @@ def _completion(text: Optional[str], path: Optional[Path]) -> str:
     return path.read_text()
 
 
+def _require_gold(gold: str) -> None:
+    if not gold.strip():
+        _fail(UserError("--gold: the reference answer is empty"))
+
+
 def _print_verdict(domain: str, reference, completion: str, timeout: float, **context) -> None:
     """The registry's checker, under the same hard time limit the verify stage uses."""
     from verifiers import get_checker
@@ -64,6 +69,7 @@ def check_math(
     timeout: TimeoutOpt = 10.0,
 ) -> None:
     """Math: the final answer after </think> (last \\boxed{} first) against the reference, via math-verify."""
+    _require_gold(gold)
     _print_verdict("math", gold, _completion(completion, completion_file), timeout, problem=problem)
 
 
@@ -75,6 +81,7 @@ def check_choice(
     timeout: TimeoutOpt = 10.0,
 ) -> None:
     """Multiple choice: the letter the model committed to after </think> against the reference letter."""
+    _require_gold(gold)
     _print_verdict("choice", gold, _completion(completion, completion_file), timeout)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -38,15 +39,13 @@ def run_job(
     executor: str = "local",
     overrides: dict[str, Any] | None = None,
 ) -> None:
-    """What every stage command does; bad input exits 2 before anything runs, a failed run exits 1."""
-    from pipeline.cli.output import run_output
-    from pipeline.executors import Job, get_executor
+    """What every stage command does; bad input exits 2 (a run dir this command made is removed
+    again when nothing was produced), a failed run exits 1."""
+    from pipeline.executors import get_executor
     from pipeline.preflight import load_checked_recipe
-    from pipeline.runner import default_run_dir
+    from pipeline.runner import default_run_dir, has_outputs
     from pipeline.shards import check_shard
     from pipeline.stages import active_stages
-    from pipeline.status import run_status, unfinished
-    from pipeline.status.render import print_summary
 
     try:
         recipe = load_checked_recipe(recipe_path)
@@ -56,6 +55,21 @@ def run_job(
         check_shard(shard, num_shards)  # before a log file is made in a run dir for nothing
     except UserError as exc:
         fail(exc)
+    fresh = not run_dir.exists()
+    try:
+        _run(recipe, recipe_path, run_dir, stages, runner, shard, num_shards, force, quiet, overrides)
+    except typer.Exit as exc:
+        if exc.exit_code == 2 and fresh and not has_outputs(run_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)  # bad input leaves nothing behind
+        raise
+
+
+def _run(recipe, recipe_path, run_dir, stages, runner, shard, num_shards, force, quiet, overrides) -> None:
+    from pipeline.cli.output import run_output
+    from pipeline.executors import Job
+    from pipeline.status import run_status, unfinished
+    from pipeline.status.render import print_summary
+
     with run_output(run_dir, "-".join(stages) if len(stages) == 1 else "run", quiet) as out:
         try:
             job = Job(

@@ -221,6 +221,9 @@ class IngestStage(Stage):
         }
         if "_error" in raw:
             return row, raw["_error"]
+        wrong = _wrong_type(raw, fields, where)
+        if wrong:
+            return row, wrong
         if src.domain == "choice" and problem is not None:
             row["problem"], row["reference_answer"] = _with_options(raw, problem, row["reference_answer"])
         bad_response = self._add_trace(raw, row, fields, where) if src.kind == "traces" else None
@@ -252,3 +255,13 @@ class IngestStage(Stage):
         if bad is None and row["sample_idx"] is None and "sample_idx" in fields:
             bad = f"invalid_sample_idx: {where}: field {fields['sample_idx']!r} is not a non-negative integer"
         return bad
+
+
+def _wrong_type(raw: dict, fields: dict[str, str], where: str) -> str | None:
+    """A text field holding a list, a mapping or a boolean (numbers are fine: answers often are)."""
+    for field in ("problem", "reference_answer"):
+        value = raw.get(fields.get(field, field))
+        if isinstance(value, (list, tuple, dict, bool)):
+            kind = "a boolean" if isinstance(value, bool) else f"a {type(value).__name__}"
+            return f"wrong_type: {where}: field {fields.get(field, field)!r} is {kind}, expected text"
+    return None

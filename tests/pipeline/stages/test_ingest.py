@@ -88,7 +88,7 @@ def test_dataset_source_goes_through_datasets_load_dataset(tmp_path):
     pq.write_table(pa.table({"question": ["a?", "b?"], "answer": ["1", "2"]}), folder / "train-00000.parquet")
     _, kept, _ = _ingest(tmp_path, [{"dataset": str(folder), "split": "train", "columns": {"problem": "question"}}])
     assert [(r["problem"], r["reference_answer"]) for r in kept] == [("a?", "1"), ("b?", "2")]
-    assert kept[0]["source"] == f"hf://{folder}:train" and kept[0]["source_index"] == 0
+    assert kept[0]["source"] == f"hf://{folder}:train" and kept[0]["source_index"] == 1
 
 
 def test_unloadable_dataset_is_a_user_error(tmp_path):
