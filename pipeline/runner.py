@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import UserError
+from pipeline.lock import run_lock
 from pipeline.progress import Progress
 from pipeline.recipe import Recipe, dump_recipe
 from pipeline.rows import reason_key
@@ -146,6 +147,13 @@ def run_stage(
         for i in available:
             store.clear_part(i)
     todo = [i for i in available if not store.is_done(i)]
+    if stage.barrier and todo and len(todo) < len(available):
+        # New input parts (a rerun over a grown input): decisions over the whole run may change
+        # for old parts too (a new duplicate, a quota), so the barrier redoes every part.
+        log.info("%s: %d new input parts; redoing all %d parts", stage.name, len(todo), len(available))
+        for i in available:
+            store.clear_part(i)
+        todo = list(available)
     report.parts_skipped = len(available) - len(todo)
     if not todo:
         return report
@@ -224,30 +232,35 @@ def run_stages(
     check_shard(shard, num_shards)
     effective = with_overrides(recipe, overrides or {})
     built = [build_stage(name, effective) for name in stages]
-    pin_recipe(recipe, run_dir, force)
-    order = active_stages(recipe)
-    reports = []
-    for name, stage in zip(stages, built, strict=True):
-        later = tuple(order[order.index(name) + 1 :])
-        if "export" in later:  # export's second dataset, written with each export part
-            later += (PAIRS_DIR,)
-        report = run_stage(
-            stage,
-            run_dir,
-            shard=shard,
-            num_shards=num_shards,
-            force=force,
-            invalidates=later,
-            progress=progress,
-            overrides=overrides,
-        )
-        reports.append(report)
-        _require_input(stage, report, run_dir)
-        if name == "export" and barrier_waits_for(run_dir, "export") is None:
-            from pipeline.dataset.build import build_dataset  # the last shard to finish export builds it
+    with run_lock(run_dir, shard, num_shards):
+        pin_recipe(recipe, run_dir, force)
+        return [
+            _run_named(name, stage, recipe, run_dir, shard, num_shards, force, progress, overrides)
+            for name, stage in zip(stages, built, strict=True)
+        ]
 
-            build_dataset(run_dir, recipe)
-    return reports
+
+def _run_named(name, stage, recipe, run_dir, shard, num_shards, force, progress, overrides) -> StageReport:
+    order = active_stages(recipe)
+    later = tuple(order[order.index(name) + 1 :])
+    if "export" in later:  # export's second dataset, written with each export part
+        later += (PAIRS_DIR,)
+    report = run_stage(
+        stage,
+        run_dir,
+        shard=shard,
+        num_shards=num_shards,
+        force=force,
+        invalidates=later,
+        progress=progress,
+        overrides=overrides,
+    )
+    _require_input(stage, report, run_dir)
+    if name == "export" and barrier_waits_for(run_dir, "export") is None:
+        from pipeline.dataset.build import build_dataset  # the last shard to finish export builds it
+
+        build_dataset(run_dir, recipe)
+    return report
 
 
 def _require_input(stage: Stage, report: StageReport, run_dir: Path) -> None:

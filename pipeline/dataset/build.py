@@ -34,7 +34,9 @@ from pipeline.dataset.layout import (
     is_current,
     manifest_path,
     read_manifest,
+    read_versions,
     recipe_hash,
+    versions_path,
 )
 from pipeline.recipe import Recipe
 from pipeline.stages.pairs import PAIRS_DIR
@@ -57,7 +59,7 @@ def build_dataset(run_dir: Path, recipe: Recipe) -> dict:
     """Build (or keep, when current) the dataset folder; returns the manifest. Every export
     part must be done."""
     run_dir = Path(run_dir)
-    with open(run_dir / LOCK, "w") as lock:
+    with open(run_dir / LOCK, "a") as lock:  # "a": a rerun that builds nothing changes nothing
         fcntl.flock(lock, fcntl.LOCK_EX)
         if is_current(run_dir, recipe):
             return read_manifest(run_dir)  # type: ignore[return-value]
@@ -82,13 +84,43 @@ def build_dataset(run_dir: Path, recipe: Recipe) -> dict:
                 "files": files + pair_files,
                 "source_fingerprint": source_fingerprint,
             }
-            write_card(run_dir, recipe, tmp, manifest)
+            versions = _next_versions(run_dir, manifest)
+            write_card(run_dir, recipe, tmp, manifest, versions)
             manifest["files"].append(_describe(tmp, tmp / "README.md", None))
             _swap_in(tmp, dataset_dir(run_dir))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         write_json_atomic(manifest_path(run_dir), manifest)
+        write_json_atomic(versions_path(run_dir), versions)
         return manifest
+
+
+def _next_versions(run_dir: Path, manifest: dict) -> list[dict]:
+    """The build history with this build as its last version (a rebuild of the same inputs, after
+    a crash, replaces its own entry instead of adding one)."""
+    versions = read_versions(run_dir)
+    if versions and versions[-1]["source_fingerprint"] == manifest["source_fingerprint"]:
+        versions = versions[:-1]
+    rows = sum(manifest["rows"].get(DEFAULT_CONFIG, {}).values())
+    previous = versions[-1]["rows"] if versions else 0
+    entry = {
+        "version": len(versions) + 1,
+        "built_at": manifest["built_at"],
+        "rows": rows,
+        "rows_added": rows - previous,
+        "problems": _problems(run_dir),
+        "source_fingerprint": manifest["source_fingerprint"],
+    }
+    return [*versions, entry]
+
+
+def _problems(run_dir: Path) -> int:
+    """Distinct problems exported (parts hold whole problems: per-part counts add up)."""
+    store = StageStore(run_dir, "export")
+    return sum(
+        len(set(pq.read_table(store.part_path(i), columns=["problem_id"]).column(0).to_pylist()))
+        for i in store.done_parts()
+    )
 
 
 def _write_split_files(run_dir: Path, recipe: Recipe, out: Path, stage: str, folder: str, by: str | None):

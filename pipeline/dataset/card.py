@@ -29,8 +29,9 @@ _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
 
 
-def write_card(run_dir: Path, recipe: Recipe, folder: Path, manifest: dict) -> None:
-    """Write ``folder/README.md`` for the dataset ``manifest`` describes."""
+def write_card(run_dir: Path, recipe: Recipe, folder: Path, manifest: dict, versions: list[dict]) -> None:
+    """Write ``folder/README.md`` for the dataset ``manifest`` describes; ``versions``: the build
+    history, this build last."""
     from pipeline.status import run_status
 
     status = run_status(run_dir)
@@ -45,6 +46,7 @@ def write_card(run_dir: Path, recipe: Recipe, folder: Path, manifest: dict) -> N
         _lengths(run_dir),
         _difficulty(status),
         _decontamination(run_dir, recipe),
+        _versions(versions),
         _reproduce(run_dir),
     ]
     write_bytes_atomic(folder / "README.md", redact("\n".join(s for s in sections if s)).encode())
@@ -97,6 +99,11 @@ def _header(recipe: Recipe, folder: Path, manifest: dict) -> str:
         "configs": configs,
         "dataset_info": _dataset_info(folder, configs),
     }
+    if [c["config_name"] for c in configs] == ["default"]:
+        # One config: readers find data/<split>-*.parquet by themselves, and without a `configs`
+        # block `datasets` keys its cache on the files (mtimes), not on the YAML patterns, so a
+        # rebuilt folder never loads stale rows from the cache.
+        del header["configs"]
     return "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n"
 
 
@@ -318,6 +325,12 @@ def _decontamination(run_dir: Path, recipe: Recipe) -> str:
     return "## Decontamination\n\nProblems removed before generation, per benchmark:\n\n" + _table(
         ["benchmark", "problems removed"], rows
     )
+
+
+def _versions(versions: list[dict]) -> str:
+    rows = [[v["version"], v["built_at"], v["rows"], f"{v['rows_added']:+d}", v["problems"]] for v in versions]
+    text = "## Versions\n\nEach build of this run whose inputs changed (a rerun over a grown input adds one):\n\n"
+    return text + _table(["version", "built", "rows", "rows added", "problems"], rows)
 
 
 def _reproduce(run_dir: Path) -> str:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 DATASET_DIR = "dataset"
 MANIFEST = "dataset.manifest.json"
+VERSIONS = "dataset.versions.json"  # one entry per build whose inputs changed: version, rows, rows added
 
 
 def dataset_dir(run_dir: Path | str) -> Path:
@@ -39,6 +40,17 @@ def read_manifest(run_dir: Path | str) -> dict | None:
         return json.loads(manifest_path(run_dir).read_text())
     except (OSError, ValueError):
         return None
+
+
+def versions_path(run_dir: Path | str) -> Path:
+    return Path(run_dir) / VERSIONS
+
+
+def read_versions(run_dir: Path | str) -> list[dict]:
+    try:
+        return json.loads(versions_path(run_dir).read_text())
+    except (OSError, ValueError):
+        return []
 
 
 def recipe_hash(run_dir: Path) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from pipeline.errors import UserError
 from pipeline.executors.base import Job, Outcome, Step, log_dir, plan_steps
 from pipeline.executors.processes import WorkerSpec, supervise
+from pipeline.lock import run_lock
 from pipeline.runner import barrier_waits_for, run_stages
 from pipeline.stages import input_stage_of, stage_class
 
@@ -33,6 +34,10 @@ class LocalExecutor:
         self.dp = dp
 
     def run(self, job: Job) -> Outcome:
+        with run_lock(job.run_dir, job.shard, job.num_shards):  # the whole job, barriers included
+            return self._run(job)
+
+    def _run(self, job: Job) -> Outcome:
         steps = plan_steps(job.stages)
         for position, step in enumerate(steps):
             if step.barrier and job.num_shards > 1:

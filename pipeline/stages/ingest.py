@@ -12,9 +12,11 @@ of their prompt and response are counted with the recipe's ``tokenizer``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from pipeline.rows import STAGE_COLUMNS, Row, reject
 from pipeline.sources import RawRecord, check_mapped_columns, file_columns, read_source, source_label
 from pipeline.sources import field_text as _text
 from pipeline.stage import PartContext, Stage
-from pipeline.store import StageStore
+from pipeline.store import StageStore, write_json_atomic
 from pipeline.tokens import load_tokenizer
 from pipeline.traces import count_trace_tokens, ingest_params, number_traces, read_response, trace_columns, trace_fields
 from verifiers.choice import LETTERS
@@ -71,12 +73,30 @@ def _fields(src: SourceConfig, number: int, records: list[RawRecord]) -> dict[st
     return {"problem": "problem", "reference_answer": "answer", "problem_id": "id", **src.columns}
 
 
-def _problem_id(raw: dict, fields: dict[str, str]) -> str | None:
-    """The source's id, else a hash of the problem text (stable across reruns)."""
+def _problem_id(raw: dict, fields: dict[str, str], source: str) -> str | None:
+    """The source's id, else content-addressed: a hash of the normalized problem text and the
+    source's name (file name or Hub id), so a rerun over a grown input finds the same ids."""
     pid = _text(raw.get(fields["problem_id"])) if "problem_id" in fields else None
     if pid is None:
         problem = _text(raw.get(fields["problem"]))
-        pid = hashlib.sha1(problem.encode()).hexdigest()[:16] if problem else None
+        pid = content_id(problem, source) if problem else None
+    return pid
+
+
+def content_id(problem: str, source: str) -> str:
+    """Stable id of a problem: whitespace runs collapsed, Unicode NFC, then hashed with its source."""
+    normalized = unicodedata.normalize("NFC", " ".join(problem.split()))
+    return hashlib.sha1(f"{source}\n{normalized}".encode()).hexdigest()[:16]
+
+
+def record_key(rec: dict) -> str:
+    """What makes a record the same record in a later run: its trace key, its problem id, or
+    (unreadable, no id) its position."""
+    pid = rec.get("_problem_id")
+    if pid is None:
+        return f"@{rec['_source']}:{rec['_index']}"
+    if "_teacher" in rec:
+        return json.dumps([pid, rec["_teacher"], rec.get("_sample_idx")])
     return pid
 
 
@@ -102,13 +122,8 @@ def plan_parts(problem_ids: list[str | None], rows_per_part: int) -> tuple[list[
     return order, sizes
 
 
-def _bounds(plan: dict, index: int) -> tuple[int, int]:
-    """Records [start, stop) of part ``index``; plans from before problem grouping had fixed sizes."""
-    if "part_rows" not in plan:
-        size = plan["rows_per_part"]
-        return index * size, min(plan["num_records"], (index + 1) * size)
-    start = sum(plan["part_rows"][:index])
-    return start, start + plan["part_rows"][index]
+def _read_keys(store: StageStore, generation: int) -> list[str]:
+    return json.loads((store.dir / f"_gen-{generation}.json").read_text())
 
 
 class IngestStage(Stage):
@@ -124,14 +139,14 @@ class IngestStage(Stage):
         if self.from_traces:  # trace rows carry generate's columns: the run starts at verify
             self.adds_columns = STAGE_COLUMNS["ingest"] + STAGE_COLUMNS["generate"]
             self.unit_out = "traces"
-        self._records: list[tuple[int, dict]] | None = None  # (source number, raw record), grouped by problem
+        self._records: list[tuple[int, dict]] | None = None  # (source number, raw record), source order
+        self._by_generation: dict[int, list[tuple[int, dict]]] = {}
         self._fields: list[dict[str, str]] = []  # per source: our field -> its column
-        self._part_rows: list[int] = []
 
     def _load(self) -> list[tuple[int, dict]]:
-        """All raw records, grouped by problem (``plan_parts``). Repeated problem ids (traces:
-        repeated (problem_id, teacher, sample_idx)) are marked here, over all parts, so every
-        shard agrees on which occurrence is the first (kept) one."""
+        """All raw records of the sources, in source order, with problem ids and duplicate marks.
+        Repeated problem ids (traces: repeated (problem_id, teacher, sample_idx)) are marked here,
+        over all records, so every shard agrees on which occurrence is the first (kept) one."""
         if self._records is None:
             loaded = []
             for no, src in enumerate(self.cfg.sources):
@@ -139,10 +154,9 @@ class IngestStage(Stage):
                 self._fields.append(_fields(src, no, records))  # bad mappings fail here, before any part
                 loaded += [(no, rec) for rec in records]
             for no, rec in loaded:
-                rec["_problem_id"] = _problem_id(rec, self._fields[no])
+                rec["_problem_id"] = _problem_id(rec, self._fields[no], source_label(self.cfg.sources[no]))
             self._mark_duplicates(loaded)
-            order, self._part_rows = plan_parts([rec["_problem_id"] for _, rec in loaded], self.cfg.rows_per_part)
-            self._records = [loaded[i] for i in order]
+            self._records = loaded
         return self._records
 
     def _mark_duplicates(self, loaded: list[tuple[int, dict]]) -> None:
@@ -160,18 +174,38 @@ class IngestStage(Stage):
                 first_seen[pid] = f"{rec['_source']}:{rec['_index']}"
 
     def input_parts(self, run_dir: Path) -> list[int]:
+        """Every part of the plan. The first run plans all records; a later run over an input
+        that grew plans the records no earlier run had (by ``record_key``) as new parts after
+        the old ones: a generation. Each generation's record keys are kept in
+        ``ingest/_gen-<g>.json`` in part order, so any later read, by any shard, finds the same
+        records in the same parts."""
         store = StageStore(run_dir, self.name)
-        plan = store.read_plan()
-        if plan is None:
-            total = len(self._load())
-            plan = {
-                "num_parts": len(self._part_rows),
-                "num_records": total,
-                "rows_per_part": self.cfg.rows_per_part,
-                "part_rows": self._part_rows,  # parts end at problem boundaries: sizes vary
-            }
-            store.write_plan(plan)
+        store.dir.mkdir(parents=True, exist_ok=True)
+        with open(store.dir / ".plan.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # shards starting together plan once
+            plan = store.read_plan()
+            if plan is None or "generations" in plan:
+                plan = self._plan_new_records(store, plan)
         return list(range(plan["num_parts"]))
+
+    def _plan_new_records(self, store: StageStore, plan: dict | None) -> dict:
+        known = {k for g in range(len(plan["generations"])) for k in _read_keys(store, g)} if plan else set()
+        new = [(no, rec) for no, rec in self._load() if record_key(rec) not in known]
+        if plan is not None and not new:
+            return plan
+        order, part_rows = plan_parts([rec["_problem_id"] for _, rec in new], self.cfg.rows_per_part)
+        generation = len(plan["generations"]) if plan else 0
+        write_json_atomic(store.dir / f"_gen-{generation}.json", [record_key(new[i][1]) for i in order])
+        plan = plan or {"num_parts": 0, "num_records": 0, "rows_per_part": self.cfg.rows_per_part, "part_rows": []}
+        plan = {
+            **plan,
+            "num_parts": plan["num_parts"] + len(part_rows),
+            "num_records": plan["num_records"] + len(new),
+            "part_rows": plan["part_rows"] + part_rows,  # parts end at problem boundaries: sizes vary
+            "generations": [*plan.get("generations", []), {"first_part": plan["num_parts"], "records": len(new)}],
+        }
+        store.write_plan(plan)
+        return plan
 
     def total_parts(self, run_dir: Path) -> int | None:
         plan = StageStore(run_dir, self.name).read_plan()
@@ -181,12 +215,30 @@ class IngestStage(Stage):
         return []
 
     def input_rows(self, run_dir: Path, index: int) -> int | None:
-        start, stop = _bounds(StageStore(run_dir, self.name).read_plan(), index)
-        return max(0, stop - start)
+        return StageStore(run_dir, self.name).read_plan()["part_rows"][index]
 
     def read_input(self, run_dir: Path, index: int) -> tuple[list[Row], list[str]]:
-        start, stop = _bounds(StageStore(run_dir, self.name).read_plan(), index)
-        return [dict(rec, _source_no=no) for no, rec in self._load()[start:stop]], []
+        store = StageStore(run_dir, self.name)
+        plan = store.read_plan()
+        generations = plan.get("generations") or [{"first_part": 0}]  # a plan from before generations: one
+        generation = max(g for g, gen in enumerate(generations) if gen["first_part"] <= index)
+        records = self._generation(store, generation, legacy="generations" not in plan)
+        first = generations[generation]["first_part"]
+        start = sum(plan["part_rows"][first:index])
+        return [dict(rec, _source_no=no) for no, rec in records[start : start + plan["part_rows"][index]]], []
+
+    def _generation(self, store: StageStore, generation: int, legacy: bool = False) -> list[tuple[int, dict]]:
+        """The records of one generation in part order (keys matched in load order, so a record
+        repeated in the input keeps its place)."""
+        if legacy:  # one generation, planned over the records in load order, grouped by problem
+            loaded = self._load()
+            return [loaded[i] for i in plan_parts([rec["_problem_id"] for _, rec in loaded], 1)[0]]
+        if generation not in self._by_generation:
+            pending: dict[str, list[tuple[int, dict]]] = {}
+            for no, rec in self._load():
+                pending.setdefault(record_key(rec), []).append((no, rec))
+            self._by_generation[generation] = [pending[key].pop(0) for key in _read_keys(store, generation)]
+        return self._by_generation[generation]
 
     def setup(self) -> None:
         if self.from_traces:  # a tokenizer that cannot load fails the run before any part is written

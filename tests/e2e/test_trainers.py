@@ -69,7 +69,8 @@ def test_preference_pairs_load_in_dpo_format_and_train(byo_run, student, tmp_pat
     from trl.data_utils import is_conversational, maybe_apply_chat_template
 
     path, tokenizer, model_cls = student
-    pairs = load_dataset(str(dataset_dir(byo_run)), "preference_pairs", split="train")
+    # A config from the YAML `configs` block: `datasets` caches it by the YAML, so a fresh cache.
+    pairs = load_dataset(str(dataset_dir(byo_run)), "preference_pairs", split="train", cache_dir=str(tmp_path / "hf"))
     assert len(pairs) > 0
     example = pairs[0]
     assert is_conversational(example)

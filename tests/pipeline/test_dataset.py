@@ -81,12 +81,13 @@ def test_folder_holds_only_the_dataset_and_every_reader_agrees(tmp_path):
     def ids(rows) -> list[str]:
         return sorted(r["problem_id"] + r["teacher"] for r in rows)
 
-    assert ids(load_dataset(str(folder), split="train")) == want
+    # With a `configs` block (pairs), `datasets` keys its cache on the YAML: a fresh cache per test.
+    assert ids(load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "hf"))) == want
     assert ids(load_dataset("parquet", data_files=str(folder / "data/*.parquet"), split="train")) == want
     assert ids(load_dataset(str(folder), split="train", streaming=True)) == want
     assert ids(pd.read_parquet(folder / "data").to_dict("records")) == want
     assert ids(pads.dataset(folder / "data").to_table().to_pylist()) == want
-    pairs = load_dataset(str(folder), "preference_pairs", split="train")
+    pairs = load_dataset(str(folder), "preference_pairs", split="train", cache_dir=str(tmp_path / "hf"))
     assert len(pairs) == 4 and set(pairs.column_names) >= {"prompt", "chosen", "rejected"}
     manifest = read_manifest(run_dir)
     assert manifest["rows"] == {"default": {"train": 4}} and manifest["pairs"] == {"train": 4}
@@ -144,12 +145,14 @@ def test_test_split_is_by_problem_and_configs_partition_the_rows(tmp_path):
         row["t"] = "r1" if i % 3 == 0 else row["t"]
     recipe, run_dir = _run(tmp_path, {"test_size": 0.5, "configs": "teacher", "include": "all"}, traces)
     folder = dataset_dir(run_dir)
-    train = load_dataset(str(folder), split="train")
-    test = load_dataset(str(folder), split="test")
+    train = load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "hf"))
+    test = load_dataset(str(folder), split="test", cache_dir=str(tmp_path / "hf"))
     assert len(train) + len(test) == 36 and len(test) > 0 and len(train) > 0
     assert not set(train["problem_id"]) & set(test["problem_id"])
     assert {split_of(p, recipe.seed, 0.5) for p in test["problem_id"]} == {"test"}
-    per_teacher = {t: load_dataset(str(folder), t, split="train") for t in ("r1", "qwq")}
+    per_teacher = {
+        t: load_dataset(str(folder), t, split="train", cache_dir=str(tmp_path / "hf")) for t in ("r1", "qwq")
+    }
     assert sum(len(d) for d in per_teacher.values()) == len(train)
     assert all(set(d["teacher"]) == {t} for t, d in per_teacher.items())
     assert len(pd.read_parquet(folder / "data")) == 36  # configs partition the rows: no double counting

@@ -17,8 +17,10 @@ from pipeline.tokens import count_tokens
 Q1, Q2, Q3 = "What is $2+3$?", "What is $3^2$?", "Compute $7 \\cdot 6$."
 
 
-def _hash(problem: str) -> str:
-    return hashlib.sha1(problem.encode()).hexdigest()[:16]
+def _hash(problem: str, source: str = "t.jsonl") -> str:
+    """The content-addressed id of a problem from the source file named ``source``."""
+    normalized = " ".join(problem.split())
+    return hashlib.sha1(f"{source}\n{normalized}".encode()).hexdigest()[:16]
 
 
 def _recipe(tmp_path, sources, rows_per_part=10, **extra) -> dict:
@@ -82,7 +84,7 @@ def test_the_issue_recipe_maps_columns_and_fills_every_generate_column(tmp_path)
     assert set(STAGE_COLUMNS["ingest"] + STAGE_COLUMNS["generate"]) <= set(table.column_names)
     rows = table.to_pylist()
     assert rows[0] == {
-        "problem_id": _hash(Q1),
+        "problem_id": _hash(Q1, "traces.jsonl"),
         "domain": "math",
         "problem": Q1,
         "reference_answer": "5",
@@ -257,7 +259,13 @@ def test_a_problems_traces_are_never_split_across_parts(tmp_path):
     kept, rejected, plan, parts = _ingest(tmp_path, [{"path": str(path)}], rows_per_part=2)
     a, b, c = _hash(Q1), _hash(Q2), _hash(Q3)
     assert parts == [[a, a, a], [b, b], [c, c], []]  # the last part holds only the unreadable line
-    assert plan == {"num_parts": 4, "num_records": 8, "rows_per_part": 2, "part_rows": [3, 2, 2, 1]}
+    assert plan == {
+        "num_parts": 4,
+        "num_records": 8,
+        "rows_per_part": 2,
+        "part_rows": [3, 2, 2, 1],
+        "generations": [{"first_part": 0, "records": 8}],
+    }
     assert [r["reasoning"] for r in kept] == ["0", "2", "4", "1", "6", "3", "5"]
     assert _reasons(rejected)[0].startswith(f"invalid_json: {path}:8: ")
 
