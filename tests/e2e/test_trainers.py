@@ -38,29 +38,35 @@ def student():
     return path, tokenizer, AutoModelForCausalLM
 
 
-def test_sft_trainer_trains_on_the_exported_dataset(byo_run, student, tmp_path):
-    from trl import SFTConfig, SFTTrainer
-
+def _train(config_cls, trainer_cls, student, dataset, out, steps: int, **options):
+    """``steps`` optimizer steps of a TRL trainer on CPU, small batches and sequences."""
     path, tokenizer, model_cls = student
-    ds = load_dataset(str(dataset_dir(byo_run)), split="train")  # the line the README shows
-    assert len(ds) > 0 and "<think>" in ds[0]["messages"][-1]["content"]
-    rendered = tokenizer.apply_chat_template(ds[0]["messages"], tokenize=False)
-    assert "<think>" in rendered and "</think>" in rendered  # SmolLM2's template keeps the think block
-    args = SFTConfig(
-        output_dir=str(tmp_path / "sft"),
-        max_steps=2,
+    args = config_cls(
+        output_dir=str(out),
+        max_steps=steps,
         per_device_train_batch_size=2,
         max_length=256,
-        logging_steps=1,
         report_to=[],
         save_strategy="no",
         use_cpu=True,
         bf16=False,
         dataset_num_proc=1,
+        **options,
     )
     model = model_cls.from_pretrained(path, dtype="float32")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tokenizer)
-    result = trainer.train()
+    return trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer).train()
+
+
+def test_sft_trainer_trains_on_the_exported_dataset(byo_run, student, tmp_path):
+    from trl import SFTConfig, SFTTrainer
+
+    _, tokenizer, _ = student
+    # The README's line (with a fresh cache: the card has a `configs` block, see README).
+    ds = load_dataset(str(dataset_dir(byo_run)), split="train", cache_dir=str(tmp_path / "hf"))
+    assert len(ds) > 0 and "<think>" in ds[0]["messages"][-1]["content"]
+    rendered = tokenizer.apply_chat_template(ds[0]["messages"], tokenize=False)
+    assert "<think>" in rendered and "</think>" in rendered  # SmolLM2's template keeps the think block
+    result = _train(SFTConfig, SFTTrainer, student, ds, tmp_path / "sft", steps=2, logging_steps=1)
     assert result.global_step == 2 and math.isfinite(result.training_loss)
 
 
@@ -68,7 +74,7 @@ def test_preference_pairs_load_in_dpo_format_and_train(byo_run, student, tmp_pat
     from trl import DPOConfig, DPOTrainer
     from trl.data_utils import is_conversational, maybe_apply_chat_template
 
-    path, tokenizer, model_cls = student
+    _, tokenizer, _ = student
     # A config from the YAML `configs` block: `datasets` caches it by the YAML, so a fresh cache.
     pairs = load_dataset(str(dataset_dir(byo_run)), "preference_pairs", split="train", cache_dir=str(tmp_path / "hf"))
     assert len(pairs) > 0
@@ -76,18 +82,5 @@ def test_preference_pairs_load_in_dpo_format_and_train(byo_run, student, tmp_pat
     assert is_conversational(example)
     text = maybe_apply_chat_template({k: example[k] for k in ("prompt", "chosen", "rejected")}, tokenizer)
     assert set(text) == {"prompt", "chosen", "rejected"} and "</think>" in text["chosen"]
-    args = DPOConfig(
-        output_dir=str(tmp_path / "dpo"),
-        max_steps=1,
-        per_device_train_batch_size=2,
-        max_length=256,
-        report_to=[],
-        save_strategy="no",
-        use_cpu=True,
-        bf16=False,
-        dataset_num_proc=1,
-    )
-    model = model_cls.from_pretrained(path, dtype="float32")
-    trainer = DPOTrainer(model=model, args=args, train_dataset=pairs, processing_class=tokenizer)
-    result = trainer.train()
+    result = _train(DPOConfig, DPOTrainer, student, pairs, tmp_path / "dpo", steps=1)
     assert result.global_step == 1 and math.isfinite(result.training_loss)
