@@ -135,7 +135,7 @@ def run_stage(
     store = StageStore(run_dir, stage.name)
     report = StageReport(stage.name)
     store.dir.mkdir(parents=True, exist_ok=True)
-    store.remove_temp_files()
+    store.remove_temp_files(lambda i: owns(i, shard, num_shards))
     if stage.barrier:
         _check_barrier_input(stage, run_dir)
     available = [i for i in stage.input_parts(run_dir) if owns(i, shard, num_shards)]

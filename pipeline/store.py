@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +25,9 @@ PLAN_FILE = "_plan.json"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _FILE_MODE = 0o666 & ~_UMASK
+
+
+_PART_TEMP = re.compile(r"^\.part-(\d+)\.")  # ".part-00012.parquet.tmp-x1y2": a temp file of part 12
 
 
 def part_name(index: int) -> str:
@@ -127,12 +131,16 @@ class StageStore:
             path.unlink(missing_ok=True)
         shutil.rmtree(self.checkpoint_dir(index), ignore_errors=True)
 
-    def remove_temp_files(self) -> None:
-        """Delete temp files left by a writer that was killed mid-write."""
+    def remove_temp_files(self, owns: Callable[[int], bool] = lambda index: True) -> None:
+        """Delete temp files of the parts ``owns`` says are this worker's, left by a writer that
+        was killed mid-write. Other shards may be writing theirs right now: never touch those."""
         for tmp in self.dir.glob("**/.*.tmp-*"):
-            tmp.unlink(missing_ok=True)
+            match = _PART_TEMP.match(tmp.name)
+            if match and owns(int(match.group(1))):
+                tmp.unlink(missing_ok=True)
         for index in self.done_parts():  # a crash between the marker and the checkpoint removal
-            shutil.rmtree(self.checkpoint_dir(index), ignore_errors=True)
+            if owns(index):
+                shutil.rmtree(self.checkpoint_dir(index), ignore_errors=True)
 
     def read_part(self, index: int) -> pa.Table:
         if not self.is_done(index):

@@ -56,7 +56,8 @@ class ExportStage(Stage):
         return kept, rejected
 
     def before_parts(self, run_dir: Path, parts: list[PartContext]) -> None:
-        StageStore(run_dir, PAIRS_DIR).remove_temp_files()  # as the runner does for export/ itself
+        mine = {part.index for part in parts}  # as the runner does for export/ itself
+        StageStore(run_dir, PAIRS_DIR).remove_temp_files(lambda index: index in mine)
 
     def _write_pairs(self, rows: list[Row], part: PartContext) -> Counter:
         """The pairs part of this index, finished before the runner writes the export part (and

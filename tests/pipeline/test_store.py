@@ -61,6 +61,22 @@ def test_killed_writer_leaves_no_readable_partial_part(tmp_path):
     assert store.read_part(0).num_rows == 2
 
 
+def test_a_shard_clears_only_its_own_parts_temp_files(tmp_path):
+    """Shards start at different moments: one must not delete the file another is writing."""
+    store = StageStore(tmp_path, "verify")
+    (store.dir / "rejected").mkdir(parents=True)
+    temps = [
+        store.dir / ".part-00000.parquet.tmp-ab12",
+        store.dir / ".part-00001.parquet.tmp-cd34",
+        store.dir / "rejected" / ".part-00003.parquet.tmp-ef56",
+        store.dir / "._plan.json.tmp-gh78",
+    ]
+    for path in temps:
+        path.write_bytes(b"half")
+    store.remove_temp_files(lambda index: index % 2 == 1)  # shard 1 of 2
+    assert [p.exists() for p in temps] == [True, False, False, True]
+
+
 def test_reading_an_unfinished_part_fails_loudly(tmp_path):
     store = StageStore(tmp_path, "export")
     store.part_path(0).parent.mkdir(parents=True)
