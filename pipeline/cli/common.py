@@ -74,4 +74,50 @@ DpOpt = Annotated[
         "(CUDA_VISIBLE_DEVICES); one failing stops the others.",
     ),
 ]
-ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where shards run: local (this machine).")]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where shards run: local (this machine), slurm (one sbatch array per step, chained; needs --array) "
+        "or ray (each stage's shards as Ray tasks, one generate actor per GPU group).",
+    ),
+]
+AddressOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--address",
+        help="ray: the cluster to join (auto, HOST:PORT); default: start Ray on this machine (or join "
+        "$RAY_ADDRESS) and stop it at the end. The run dir must be on storage every node sees.",
+    ),
+]
+StagesOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--stages",
+        help="Only these stages, comma-separated (e.g. ingest,verify): what one Slurm step runs. Default: all.",
+    ),
+]
+# Options of --executor slurm. Tokens and keys are never written into the scripts: the tasks get
+# the submitting shell's environment (sbatch --export=ALL).
+ArrayOpt = Annotated[
+    Optional[int],
+    typer.Option("--array", min=1, help="slurm: array tasks per sharded step; task i does parts p with p % N == i."),
+]
+PartitionOpt = Annotated[Optional[str], typer.Option("--partition", help="slurm: the partition to submit to.")]
+GpusPerTaskOpt = Annotated[
+    Optional[int],
+    typer.Option("--gpus-per-task", min=1, help="slurm: GPUs of each task of a sharded step (not of dedup/select)."),
+]
+TimeOpt = Annotated[Optional[str], typer.Option("--time", help="slurm: time limit of each task, e.g. 04:00:00.")]
+SbatchArgOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--sbatch-arg", help="slurm: one more #SBATCH option for every step, e.g. --sbatch-arg=--mem=32G."),
+]
+SubmitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--submit/--dry-run",
+        help="slurm: submit the chained jobs and return (default), or only write the scripts to <run dir>/slurm/ "
+        "and print the sbatch commands.",
+    ),
+]

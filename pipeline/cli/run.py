@@ -11,20 +11,40 @@ from typing import Annotated, Any, Optional
 import typer
 
 from pipeline.cli.common import (
+    AddressOpt,
+    ArrayOpt,
     DpOpt,
     ExecutorOpt,
     ForceOpt,
+    GpusPerTaskOpt,
     NumShardsOpt,
+    PartitionOpt,
     QuietOpt,
     RecipeArg,
     RunDirOpt,
+    SbatchArgOpt,
     ShardOpt,
+    StagesOpt,
+    SubmitOpt,
+    TimeOpt,
     fail,
     print_error,
 )
 from pipeline.errors import RunFailed, UserError
 
 log = logging.getLogger(__name__)
+
+# Options only one executor takes (option -> (executor, flag)): given to another, they are an
+# error, not silently ignored. Each is passed to that executor's constructor under its own name.
+EXECUTOR_ONLY = {
+    "array": ("slurm", "--array"),
+    "partition": ("slurm", "--partition"),
+    "gpus_per_task": ("slurm", "--gpus-per-task"),
+    "time": ("slurm", "--time"),
+    "sbatch_args": ("slurm", "--sbatch-arg"),
+    "submit": ("slurm", "--dry-run"),
+    "address": ("ray", "--address"),
+}
 
 
 def run_job(
@@ -38,20 +58,25 @@ def run_job(
     dp: int = 1,
     executor: str = "local",
     overrides: dict[str, Any] | None = None,
+    executor_options: dict[str, Any] | None = None,
 ) -> None:
     """What every stage command does; bad input exits 2 (a run dir this command made is removed
-    again when nothing was produced), a failed run exits 1."""
+    again when nothing was produced), a failed run exits 1. ``stages``: all of the recipe's when
+    empty; ``executor_options``: the ``EXECUTOR_ONLY`` options given."""
     from pipeline.executors import get_executor
     from pipeline.preflight import load_checked_recipe
     from pipeline.runner import default_run_dir, has_outputs
     from pipeline.shards import check_shard
-    from pipeline.stages import active_stages
 
     try:
         recipe = load_checked_recipe(recipe_path)
-        stages = stages or active_stages(recipe)
+        stages = _pick_stages(stages, recipe)
         run_dir = Path(run_dir or default_run_dir(recipe))
-        runner = get_executor(executor, dp=dp)
+        for name in executor_options or {}:
+            owner, flag = EXECUTOR_ONLY[name]
+            if owner != executor:
+                raise UserError(f"{flag} applies to --executor {owner} only (got --executor {executor})")
+        runner = get_executor(executor, **({"dp": dp} if dp != 1 else {}), **(executor_options or {}))
         check_shard(shard, num_shards)  # before a log file is made in a run dir for nothing
     except UserError as exc:
         fail(exc)
@@ -62,6 +87,17 @@ def run_job(
         if exc.exit_code == 2 and fresh and not has_outputs(run_dir):
             shutil.rmtree(run_dir, ignore_errors=True)  # bad input leaves nothing behind
         raise
+
+
+def _pick_stages(requested: list[str], recipe) -> list[str]:
+    """The recipe's stages when none are named, else the named ones in the recipe's order."""
+    from pipeline.stages import active_stages, input_stage_of, stage_class
+
+    for name in requested:
+        stage_class(name)  # an unknown name: the error lists the stages
+        input_stage_of(recipe, name)  # one the recipe turns off: the error says how to turn it on
+    active = active_stages(recipe)
+    return [name for name in active if name in requested] if requested else active
 
 
 def _run(recipe, recipe_path, run_dir, stages, runner, shard, num_shards, force, quiet, overrides) -> None:
@@ -84,6 +120,8 @@ def _run(recipe, recipe_path, run_dir, stages, runner, shard, num_shards, force,
                 progress=out.progress,
             )
             outcome = runner.run(job)
+            if _submitted(outcome, out, quiet):
+                return
         except UserError as exc:
             fail(exc, out.err)
         except RunFailed as exc:
@@ -97,7 +135,7 @@ def _run(recipe, recipe_path, run_dir, stages, runner, shard, num_shards, force,
             print_error("interrupted; finished parts are kept: rerun the same command to resume", out.err)
             raise typer.Exit(130) from None
         out.progress.close()
-        status = run_status(run_dir)
+        status = run_status(run_dir, slurm=False)  # this command's stages, not the jobs a run submitted
         left = unfinished(run_dir, list(stages), shard, num_shards)
         if outcome.waiting:
             left = [outcome.waiting]
@@ -105,6 +143,17 @@ def _run(recipe, recipe_path, run_dir, stages, runner, shard, num_shards, force,
             out.out.print(status["dataset"] or str(run_dir))
         else:
             print_summary(out.out, status, list(stages), left)
+
+
+def _submitted(outcome, out, quiet: bool) -> bool:
+    """An executor that only submitted the job (slurm): say what and how to follow it, no funnel."""
+    from pipeline.executors.slurm import Submitted
+
+    if not isinstance(outcome, Submitted):
+        return False
+    out.progress.close()
+    out.out.print(" ".join(outcome.job_ids) if quiet and outcome.job_ids else outcome.text, soft_wrap=True)
+    return True
 
 
 ValidateTestsOpt = Annotated[
@@ -127,6 +176,14 @@ def _all_options(
     dp: DpOpt = 1,
     executor: ExecutorOpt = "local",
     validate_tests: ValidateTestsOpt = False,
+    stages: StagesOpt = None,
+    array: ArrayOpt = None,
+    partition: PartitionOpt = None,
+    gpus_per_task: GpusPerTaskOpt = None,
+    time: TimeOpt = None,
+    sbatch_args: SbatchArgOpt = None,
+    submit: SubmitOpt = True,
+    address: AddressOpt = None,
 ) -> None:
     """The options of every stage command; each command shows the subset that applies to it."""
 
@@ -178,11 +235,15 @@ COMMANDS = {  # command -> (its own options, help)
         "Only verified rows by default (export.include: all keeps every row).",
     ),
     "run": (
-        ("dp", "executor"),
+        ("dp", "executor", "stages", *EXECUTOR_ONLY),
         "Run every stage of a recipe in order, resuming finished parts.\n\n"
         "Rerunning does no work for parts already marked done; delete a part's .done marker (or pass --force) to "
         "redo it. Barrier stages (dedup) run once, after every shard of the step before them. Engine output goes "
-        "to <run dir>/logs/; the funnel is printed at the end.",
+        "to <run dir>/logs/; the funnel is printed at the end.\n\n"
+        "--executor slurm --array N writes one sbatch array script per step to <run dir>/slurm/ and submits them "
+        "chained (afterok), then returns; task logs go to <run dir>/logs/slurm-<job>_<task>.log and `distill status` "
+        "shows the jobs. Run the same command again to submit what is left (after a failed task: only its unfinished "
+        "tasks, then the steps after it).",
     ),
 }
 
@@ -192,8 +253,10 @@ def _command(name: str, extra: tuple[str, ...], doc: str):
 
     def command(**options: Any) -> None:
         overrides = {"verify.validate_tests": True} if options.get("validate_tests") else None
+        given = {k: options[k] for k in EXECUTOR_ONLY if k in options and options[k] != full.parameters[k].default}
+        requested = [s.strip() for s in (options.get("stages") or "").split(",") if s.strip()]
         run_job(
-            [] if name == "run" else [name],
+            requested if name == "run" else [name],
             options["recipe"],
             options["run_dir"],
             options["shard"],
@@ -203,9 +266,12 @@ def _command(name: str, extra: tuple[str, ...], doc: str):
             dp=options.get("dp", 1),
             executor=options.get("executor", "local"),
             overrides=overrides,
+            executor_options=given,
         )
 
-    full = inspect.signature(_all_options)
+    # eval_str: typer reads Annotated metadata (help, -q) only from evaluated annotations, and
+    # inspect.signature does not evaluate a __signature__ set by hand.
+    full = inspect.signature(_all_options, eval_str=True)
     command.__signature__ = full.replace(  # typer reads the options from here
         parameters=[p for n, p in full.parameters.items() if n in COMMON or n in extra]
     )

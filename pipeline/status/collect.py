@@ -11,6 +11,7 @@ from pipeline.dataset.layout import dataset_dir, is_current, read_manifest
 from pipeline.recipe import Recipe, parse_recipe
 from pipeline.stages import STAGE_ORDER, active_stages
 from pipeline.stages.pairs import PAIRS_DIR
+from pipeline.status.slurm import slurm_status
 from pipeline.status.teachers import compare_teachers
 from pipeline.status.tiers import tier_table
 from pipeline.store import StageStore
@@ -67,13 +68,15 @@ def unfinished(run_dir: Path, stages: list[str], shard: int = 0, num_shards: int
     return out
 
 
-def run_status(run_dir: Path) -> dict:
+def run_status(run_dir: Path, slurm: bool = True) -> dict:
     """Per stage: parts done/total, rows in/kept/rejected, drop reasons, summed counters; the
     teacher comparison, the per-tier table and where the dataset is (``dataset``: the folder
     readers load, ``dataset_rows``: {config: {split: rows}}, ``pairs``: its preference pairs;
     null until the folder is built, after the last export part).
 
     ``complete`` is true when every stage the pinned recipe turns on has all its parts.
+    ``slurm``: the run's Slurm jobs and their tasks' states (``pipeline.status.slurm``; asks squeue),
+    null when it was never submitted to Slurm or ``slurm`` is false.
     """
     run_dir = Path(run_dir)
     recipe = _recipe(run_dir)
@@ -95,4 +98,5 @@ def run_status(run_dir: Path) -> dict:
         "dataset": str(folder) if manifest else None,
         "dataset_rows": manifest["rows"] if manifest else None,
         "pairs": str(folder / PAIRS_DIR) if manifest and manifest.get("pairs") else None,
+        "slurm": slurm_status(run_dir) if slurm else None,
     }

@@ -151,6 +151,10 @@ def print_summary(
             f"{c.get('problems_without_negatives', 0):,} problems had no wrong trace to pair)"
         )
         console.print(line)
+    if status.get("slurm"):
+        from pipeline.status.slurm import print_slurm
+
+        print_slurm(console, status["slurm"])
     if unfinished is None:
         unfinished = [] if status["complete"] else ["some parts are not done yet (see the parts column)"]
     for message in unfinished:

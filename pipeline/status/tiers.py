@@ -2,15 +2,20 @@
 verified rate after shortening, and what each shorten strategy changed.
 
 Read from the shorten stage's finished parts (the grade stage's when shorten has none: before =
-after), and only the few columns needed, so it stays cheap on large runs. "kept" counts the
-rows of the export parts (the last stage with finished parts while export has none).
+after), and only the few columns needed, one part at a time: what is kept across parts is a few
+counters, the token counts of verified traces (8 bytes each) and the problem ids, so it stays
+cheap on large runs. "kept" counts the rows of the export parts (the last stage with finished
+parts while export has none).
 """
 
 from __future__ import annotations
 
 import statistics
+from array import array
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow.parquet as pq
 
@@ -29,31 +34,63 @@ WANTED = (
 NO_TIER = "(none)"  # rows without a difficulty (a part graded before tiers existed)
 
 
-def _read(store: StageStore, wanted: tuple[str, ...]) -> list[dict]:
-    rows = []
+def _parts(store: StageStore, wanted: tuple[str, ...]) -> Iterator[list[dict]]:
+    """The rows of each finished part, one part at a time, with those of ``wanted`` it has."""
     for index in store.done_parts():
         path = store.part_path(index)
         columns = [c for c in wanted if c in pq.read_schema(path).names]
-        rows.extend(pq.read_table(path, columns=columns).to_pylist())
-    return rows
+        yield pq.read_table(path, columns=columns).to_pylist()
 
 
-def _traces(run_dir: Path) -> list[dict]:
-    """Rows of the latest tiered stage: shorten, else grade (nothing before grade has tiers)."""
+@dataclass
+class _Tier:
+    problems: set = field(default_factory=set)
+    traces: int = 0
+    verified: int = 0
+    before: array = field(default_factory=lambda: array("q"))  # tokens of verified traces
+    after: array = field(default_factory=lambda: array("q"))
+    shortened: Counter = field(default_factory=Counter)
+
+
+def _tiers(run_dir: Path) -> tuple[dict[str, _Tier], dict[str, str]]:
+    """Per tier, the traces of the latest tiered stage (shorten, else grade: nothing before grade
+    has tiers); and each problem's tier."""
     for stage in ("shorten", "grade"):
-        rows = _read(StageStore(run_dir, stage), WANTED)
-        if rows:
-            return rows
-    return []
+        groups: dict[str, _Tier] = defaultdict(_Tier)
+        tier_of: dict[str, str] = {}
+        for rows in _parts(StageStore(run_dir, stage), WANTED):
+            for row in rows:
+                tier = row.get("difficulty") or NO_TIER
+                _add(groups[tier], row)
+                tier_of[row["problem_id"]] = tier
+        if groups:
+            return groups, tier_of
+    return {}, {}
 
 
-def _kept(run_dir: Path, stages: list[str]) -> list[dict]:
-    """Rows of the last of ``stages`` that has finished parts: the dataset once export ran."""
+def _add(tier: _Tier, row: dict) -> None:
+    tier.problems.add(row["problem_id"])
+    tier.traces += 1
+    if _shortened(row):
+        tier.shortened[row["shorten_strategy"]] += 1
+    if row.get("verdict"):
+        tier.verified += 1
+        before = row.get("n_output_tokens_before")
+        tier.before.append(row["n_output_tokens"] if before is None else before)
+        tier.after.append(row["n_output_tokens"])
+
+
+def _kept(run_dir: Path, stages: list[str], tier_of: dict[str, str]) -> Counter:
+    """Rows per tier of the last of ``stages`` that has finished parts: the dataset once export
+    ran. A kept row's tier is its own column when it carries one, else its problem's tier."""
     for stage in reversed(stages):
         store = StageStore(run_dir, stage)
         if store.done_parts():
-            return _read(store, ("problem_id", "difficulty"))
-    return []
+            kept: Counter = Counter()
+            for rows in _parts(store, ("problem_id", "difficulty")):
+                kept.update(r.get("difficulty") or tier_of.get(r["problem_id"], NO_TIER) for r in rows)
+            return kept
+    return Counter()
 
 
 def _shortened(row: dict) -> bool:
@@ -64,25 +101,20 @@ def _shortened(row: dict) -> bool:
     return bool(row.get("shorten_strategy"))
 
 
-def _mean(values: list[int]) -> float | None:
+def _mean(values: array) -> float | None:
     return round(statistics.fmean(values), 1) if values else None
 
 
-def _summary(tier: str, rows: list[dict], kept: int) -> dict:
-    verified = [r for r in rows if r.get("verdict")]
-    before = [
-        r["n_output_tokens"] if r.get("n_output_tokens_before") is None else r["n_output_tokens_before"]
-        for r in verified
-    ]
+def _summary(name: str, tier: _Tier, kept: int) -> dict:
     return {
-        "tier": tier,
-        "problems": len({r["problem_id"] for r in rows}),
-        "traces": len(rows),
+        "tier": name,
+        "problems": len(tier.problems),
+        "traces": tier.traces,
         "kept": kept,
-        "mean_tokens_before": _mean(before),
-        "mean_tokens_after": _mean([r["n_output_tokens"] for r in verified]),
-        "verified_rate": round(len(verified) / len(rows), 4) if rows else None,
-        "shortened": dict(sorted(Counter(r["shorten_strategy"] for r in rows if _shortened(r)).items())),
+        "mean_tokens_before": _mean(tier.before),
+        "mean_tokens_after": _mean(tier.after),
+        "verified_rate": round(tier.verified / tier.traces, 4) if tier.traces else None,
+        "shortened": dict(sorted(tier.shortened.items())),
     }
 
 
@@ -90,20 +122,10 @@ def tier_table(run_dir: Path, tier_names: list[str] | None = None, stages: list[
     """One dict per tier, in the order of ``tier_names`` (the recipe's, 'unsolved' last) then any
     other tier found; [] when no stage has graded the run yet. ``stages``: the run's active stages."""
     run_dir = Path(run_dir)
-    rows = _traces(run_dir)
-    if not rows:
+    groups, tier_of = _tiers(run_dir)
+    if not groups:
         return []
-    groups: dict[str, list[dict]] = defaultdict(list)
-    tier_of = {}
-    for row in rows:
-        tier = row.get("difficulty") or NO_TIER
-        groups[tier].append(row)
-        tier_of[row["problem_id"]] = tier
-    # A kept row's tier is its own column when it carries one, else its problem's tier.
-    kept = Counter(
-        r.get("difficulty") or tier_of.get(r["problem_id"], NO_TIER)
-        for r in _kept(run_dir, stages or list(STAGE_ORDER))
-    )
+    kept = _kept(run_dir, stages or list(STAGE_ORDER), tier_of)
     names = list(tier_names or [])
     names += sorted(t for t in set(groups) | set(kept) if t not in names)
-    return [_summary(t, groups.get(t, []), kept.get(t, 0)) for t in names]
+    return [_summary(t, groups.get(t) or _Tier(), kept.get(t, 0)) for t in names]
