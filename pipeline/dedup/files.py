@@ -144,8 +144,8 @@ def decontaminate_file(
 ) -> dict:
     """Drop rows whose ``column`` contains a benchmark item; evidence per removed row.
 
-    ``report.json`` has, per benchmark, ``items``, ``hits`` (rows removed because of it) and
-    ``methods`` (rows where each method matched it).
+    ``report.json`` has, per benchmark, ``items``, ``hits`` (rows removed because of it),
+    ``items_hit`` (its items they hold) and ``methods`` (rows where each method matched it).
     """
     table = read_table(input, column)
     items = load_benchmarks(benchmarks)
@@ -156,6 +156,7 @@ def decontaminate_file(
         "column": column,
         "methods": list(config.methods),
         "ngram": config.ngram,
+        "min_coverage": config.min_coverage,
         "benchmarks": per_bench,
     }
     return _write(Path(out_dir), table, evidence, DECONTAM_EVIDENCE, report)

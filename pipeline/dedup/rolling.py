@@ -39,9 +39,13 @@ class RollingHash:
         positions = np.arange(len(self.doc_end))
         if not whole_short:
             starts = np.flatnonzero(positions + length <= self.doc_end)
-            return starts, (self.prefix[starts + length] - self.prefix[starts]) * self.inv_powers[starts]
+            return starts, self.at(starts, length)
         doc_start = np.repeat(self.offsets[:-1], np.diff(self.offsets))
         short = self.doc_end - doc_start < length
         ends = np.where(short, self.doc_end, positions + length)
         starts = np.flatnonzero((ends <= self.doc_end) & (~short | (positions == doc_start)))
         return starts, (self.prefix[ends[starts]] - self.prefix[starts]) * self.inv_powers[starts]
+
+    def at(self, starts: np.ndarray, length: int) -> np.ndarray:
+        """Hashes of the ``length``-token windows beginning at ``starts`` (each inside one document)."""
+        return (self.prefix[starts + length] - self.prefix[starts]) * self.inv_powers[starts]

@@ -1,8 +1,15 @@
 """decontaminate: drop problems found in benchmarks, right after ingest.
 
 Running before generate means no GPU time is spent on a problem that would be thrown away.
-Each rejected row keeps its evidence (benchmark, item id, method, matching text); the
-per-benchmark hit counts go into the part stats, which `distill status` sums into the report.
+Each rejected row keeps its evidence (benchmark, item id, method, the longest run of words it
+shares with the item; its drop reason adds the share of the item it holds, e.g. ``contaminated:
+math500 test/algebra/1.json (ngram, coverage 0.93, longest span 41 words)``); the per-benchmark
+hit counts go into the part stats, which `distill status` sums into the report.
+
+A part's rows are checked together: they are the corpus whose n-gram frequencies tell
+boilerplate from a copy (``pipeline.dedup.coverage``). A part is small (64 rows by default), so
+``distill decontaminate`` on the whole file is a little more precise (measured on MATH train:
+0.55% of clean problems flagged in 64-row parts, 0.2% as one file).
 """
 
 from __future__ import annotations
