@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -89,10 +90,17 @@ class Stage:
         return pq.read_schema(StageStore(run_dir, self.input_stage).part_path(index)).names
 
     def read_whole_input(
-        self, run_dir: Path, columns: list[str], optional: tuple[str, ...] = ()
+        self,
+        run_dir: Path,
+        columns: list[str],
+        optional: tuple[str, ...] = (),
+        convert: Callable[[Row], Row] | None = None,
     ) -> dict[tuple[int, int], Row]:
         """For barrier stages: ``columns`` (and those of ``optional`` a part has) of every row of
-        every finished input part, keyed by (part, position in part), with a parts bar."""
+        every finished input part, keyed by (part, position in part), with a parts bar.
+
+        Every row of the run stays in memory, so keep ``columns`` few and short; ``convert``
+        (applied as each part is read) can shrink a row to what the stage needs of it."""
         store = StageStore(run_dir, self.input_stage)
         done = store.done_parts()  # all of them: the executor runs a barrier stage after the whole step
         rows: dict[tuple[int, int], Row] = {}
@@ -102,7 +110,7 @@ class Stage:
             names = pq.read_schema(path).names
             table = pq.read_table(path, columns=columns + [c for c in optional if c in names])
             for position, row in enumerate(table.to_pylist()):
-                rows[(index, position)] = row
+                rows[(index, position)] = convert(row) if convert else row
             reading.advance()
         reading.finish()
         return rows

@@ -90,8 +90,9 @@ def build_dataset(run_dir: Path, recipe: Recipe) -> dict:
             _swap_in(tmp, dataset_dir(run_dir))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        write_json_atomic(manifest_path(run_dir), manifest)
+        # The manifest last: once it is there a rerun skips the build, so nothing may come after it.
         write_json_atomic(versions_path(run_dir), versions)
+        write_json_atomic(manifest_path(run_dir), manifest)
         return manifest
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import statistics
+from array import array
 from collections import Counter
 from pathlib import Path
 
@@ -260,14 +261,14 @@ def _funnel(status: dict) -> str:
 
 def _lengths(run_dir: Path) -> str:
     store = StageStore(run_dir, "export")
-    after: list[int] = []
-    before: list[int] = []
+    after = array("q")  # 8 bytes a row, not a Python int: the card is written for any size of run
+    before = array("q")
     for index in store.done_parts():
         table = _read(store.part_path(index), ["n_output_tokens", "n_output_tokens_before"])
         now = table.column("n_output_tokens").to_pylist()
         was = table.column("n_output_tokens_before").to_pylist()
-        after += [n or 0 for n in now]
-        before += [b if b is not None else (n or 0) for n, b in zip(now, was, strict=True)]
+        after.extend(n or 0 for n in now)
+        before.extend(b if b is not None else (n or 0) for n, b in zip(now, was, strict=True))
     if not after:
         return ""
     rows = [["output tokens", *_stats(after)]]
@@ -285,7 +286,7 @@ def _read(path: Path, columns: list[str]) -> pa.Table:
     return table
 
 
-def _stats(values: list[int]) -> list:
+def _stats(values: array) -> list:
     ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
     return [len(values), round(statistics.fmean(values)), round(statistics.median(values)), p90, ordered[-1]]

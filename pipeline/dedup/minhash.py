@@ -68,14 +68,35 @@ def shingle_hashes(texts: Sequence[str | None], config: MinHashConfig) -> tuple[
 
 
 def signatures(
-    texts: Sequence[str | None], config: MinHashConfig = MinHashConfig(), batch_shingles: int = 1 << 15
+    texts: Sequence[str | None],
+    config: MinHashConfig = MinHashConfig(),
+    batch_shingles: int = 1 << 15,
+    batch_docs: int = 4096,
 ) -> np.ndarray:
-    """``(len(texts), num_perm)`` uint32 MinHash signatures; an empty text gets all ``2**32-1``."""
+    """``(len(texts), num_perm)`` uint32 MinHash signatures; an empty text gets all ``2**32-1``.
+
+    Documents are shingled ``batch_docs`` at a time: the shingles of a whole corpus (a Python
+    string per word) would take many times the memory of its signatures."""
     rng = np.random.default_rng(config.seed)
     a = rng.integers(0, 2**63, size=config.num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     b = rng.integers(0, 2**63, size=config.num_perm, dtype=np.uint64)
-    hashes, offsets = shingle_hashes(texts, config)
     sig = np.full((len(texts), config.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    for first in range(0, len(texts), batch_docs):
+        _fill_signatures(
+            sig[first : first + batch_docs], texts[first : first + batch_docs], config, a, b, batch_shingles
+        )
+    return sig
+
+
+def _fill_signatures(
+    sig: np.ndarray,
+    texts: Sequence[str | None],
+    config: MinHashConfig,
+    a: np.ndarray,
+    b: np.ndarray,
+    batch_shingles: int,
+) -> None:
+    hashes, offsets = shingle_hashes(texts, config)
     nonempty = np.flatnonzero(np.diff(offsets) > 0)
     start = 0
     while start < len(nonempty):  # batches of whole documents, about batch_shingles each
@@ -86,7 +107,6 @@ def signatures(
         block = hashes[lo : offsets[docs[-1] + 1], None] * a + b  # wraps mod 2**64 by design
         sig[docs] = np.minimum.reduceat((block >> np.uint64(32)).astype(np.uint32), offsets[docs] - lo, axis=0)
         start = stop
-    return sig
 
 
 def lsh_clusters(sig: np.ndarray, config: MinHashConfig = MinHashConfig()) -> np.ndarray:

@@ -17,6 +17,7 @@ problem is dropped. The traces of a ``paired`` long/short pair are kept or dropp
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -37,6 +38,20 @@ def seeded_hash(seed: int, key: str) -> str:
 
 def _answer_key(text: str | None) -> str:
     return " ".join((text or "").split())[-200:]
+
+
+def _answer_of(row: Row) -> str:
+    return row["answer_key"] if "answer_key" in row else _answer_key(row.get("answer_text"))
+
+
+def _compact(row: Row) -> Row:
+    """The row as ``Selection`` reads it, small: the whole run is held at once, so the answer is
+    kept as its key only and repeated labels share one string."""
+    row["answer_key"] = _answer_key(row.pop("answer_text", None))
+    for name in ("problem_id", "teacher", "domain", "source", "difficulty"):
+        if isinstance(row.get(name), str):
+            row[name] = sys.intern(row[name])
+    return row
 
 
 class Selection:
@@ -115,14 +130,14 @@ class Selection:
 
             def novelty(unit: list[Where]) -> int:
                 tokens = self._tokens(unit, rows)
-                new_answer = _answer_key(rows[unit[0]].get("answer_text")) not in answers
+                new_answer = _answer_of(rows[unit[0]]) not in answers
                 new_length = all(abs(tokens - n) > DISTINCT_LENGTH * max(n, 1) for n in lengths)
                 return -(2 * new_answer + new_length)
 
             best = min(pending, key=novelty)  # min() keeps the first (shortest) among equals
             pending.remove(best)
             chosen.append(best)
-            answers.add(_answer_key(rows[best[0]].get("answer_text")))
+            answers.add(_answer_of(rows[best[0]]))
             lengths.append(self._tokens(best, rows))
         k = self.cfg.max_per_problem
         if k is not None and len(chosen) > k:
@@ -182,7 +197,7 @@ class SelectStage(Stage):
         self.dropped: dict[Where, str] = {}
 
     def before_parts(self, run_dir: Path, parts: list[PartContext]) -> None:
-        rows = self.read_whole_input(run_dir, NEEDED, OPTIONAL)
+        rows = self.read_whole_input(run_dir, NEEDED, OPTIONAL, convert=_compact)
         self.dropped = Selection(self.cfg, self.seed).decide(rows)
 
     def process(self, rows: list[Row], stats: Counter, part: PartContext | None = None) -> tuple[list[Row], list[Row]]:
