@@ -3,9 +3,9 @@
 The same decisions as ``find.find_duplicates(problems, reasonings, ids, key=...)`` (identical
 (problem, reasoning) pairs, then MinHash over distinct problems, a dropped problem taking all its
 rows), without holding the run's texts: per row it keeps a 128-bit hash of the normalized pair,
-the index of its normalized problem, its sort key and its id parts (about 40 bytes); per
-distinct problem, the text of its best row (MinHash needs one text per problem). So memory
-grows with a part's texts plus a few bytes per row, not with the run's text.
+the index of its normalized problem, its sort key and its id parts (about 60 bytes in numpy
+arrays); per distinct problem, the text of its best row (MinHash needs one text per problem).
+So memory grows with one part's texts plus a few bytes per row, not with the run's text.
 
 Why the best row's text is enough: rows of one identical pair share a normalized problem, and a
 dropped one has a better kept row in its group, so the best row of a normalized problem over all
@@ -131,24 +131,24 @@ class StreamingDuplicates:
         dropped = order[best != order]
         self.reason[dropped] = DUPLICATE_TRACE
         self.target[dropped] = best[best != order]
-        if self.near and self._best:
-            self._near(cols["problem"])
+        best, self._best, self._problem_index = self._best, [], {}
+        if self.near and best:
+            self._near(cols["problem"], best)
 
-    def _near(self, problem: np.ndarray) -> None:
+    def _near(self, problem: np.ndarray, best: list[tuple[tuple, str]]) -> None:
         alive = np.flatnonzero((self.reason == KEPT) & (problem >= 0))
         # Problems in the order of their first remaining row, as find_duplicates lists them.
         numbers, first = np.unique(problem[alive], return_index=True)
         order = numbers[np.argsort(alive[first], kind="stable")]
-        reps = [self._best[k][0][2] for k in order]
-        ranks = [self._best[k][0][:2] for k in order]
+        reps = [best[k][0][2] for k in order]
+        ranks = [best[k][0][:2] for k in order]
         dup = near_duplicates(
-            [self._best[k][1] for k in order], self.config, key=lambda j: ranks[j] if self.best_trace else reps[j]
+            [best[k][1] for k in order], self.config, key=lambda j: ranks[j] if self.best_trace else reps[j]
         )
-        goes_to = np.full(len(self._best), -1, dtype=np.int64)
+        goes_to = np.full(len(best), -1, dtype=np.int64)
         for number, of in zip(order, dup, strict=True):
             if of is not None:
                 goes_to[number] = reps[of]
-        self._best = []
         hit = alive[goes_to[problem[alive]] >= 0]
         self.reason[hit] = NEAR_DUPLICATE
         self.target[hit] = goes_to[problem[hit]]

@@ -27,6 +27,7 @@ from pipeline.stage import PartContext, Stage
 
 NEEDED = ["problem_id", "teacher", "sample_idx", "domain", "source", "verdict", "pass_rate", "difficulty"]
 OPTIONAL = ("n_output_tokens", "answer_text")
+_LABELS = {"problem_id", "teacher", "domain", "source", "difficulty"}  # values many rows repeat
 DISTINCT_LENGTH = 0.1  # lengths within 10% of a kept trace count as the same length
 
 Where = tuple[int, int]  # (part, position in part)
@@ -40,18 +41,25 @@ def _answer_key(text: str | None) -> str:
     return " ".join((text or "").split())[-200:]
 
 
-def _answer_of(row: Row) -> str:
-    return row["answer_key"] if "answer_key" in row else _answer_key(row.get("answer_text"))
+def _answer_digest(text: str | None) -> bytes:
+    return hashlib.blake2b(_answer_key(text).encode(), digest_size=16).digest()
+
+
+def _answer_of(row: Row) -> bytes:
+    return row["answer_digest"] if "answer_digest" in row else _answer_digest(row.get("answer_text"))
 
 
 def _compact(row: Row) -> Row:
     """The row as ``Selection`` reads it, small: the whole run is held at once, so the answer is
-    kept as its key only and repeated labels share one string."""
-    row["answer_key"] = _answer_key(row.pop("answer_text", None))
-    for name in ("problem_id", "teacher", "domain", "source", "difficulty"):
-        if isinstance(row.get(name), str):
-            row[name] = sys.intern(row[name])
-    return row
+    kept as a 16-byte digest of its key, repeated labels share one string, and the dict is built
+    anew (adding a key to a full one would double its table)."""
+    out = {
+        name: sys.intern(value) if name in _LABELS and isinstance(value, str) else value
+        for name, value in row.items()
+        if name != "answer_text"
+    }
+    out["answer_digest"] = _answer_digest(row.get("answer_text"))
+    return out
 
 
 class Selection:
@@ -124,7 +132,7 @@ class Selection:
 
         pending = sorted(units, key=tiebreak)
         chosen: list[list[Where]] = []
-        answers: set[str] = set()
+        answers: set[bytes] = set()
         lengths: list[int] = []
         while pending:
 

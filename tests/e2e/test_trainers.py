@@ -50,7 +50,7 @@ def _train(config_cls, trainer_cls, student, dataset, out, steps: int, **options
         save_strategy="no",
         use_cpu=True,
         bf16=False,
-        dataset_num_proc=1,
+        # No dataset_num_proc: with a pool, datasets' map replaces os.environ by a copy (see conftest).
         **options,
     )
     model = model_cls.from_pretrained(path, dtype="float32")
