@@ -38,6 +38,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -722,6 +723,125 @@ def torture_generate(work: Path, kills: int, seed: int, problems: int = 6) -> di
 # --- report ----------------------------------------------------------------------------------
 
 
+# --- under Slurm -----------------------------------------------------------------------------
+
+
+def _slurm_tasks(run_dir: Path) -> list[tuple[dict, int, str]]:
+    """(job, task index, state) of every task of the latest submission; a job is its jobs.json
+    record (job_id, step, stages)."""
+    from pipeline.executors.slurm_jobs import query_tasks, read_jobs
+
+    jobs = read_jobs(run_dir)["submissions"][-1]["jobs"]
+    states = query_tasks([job["job_id"] for job in jobs])
+    return [(job, task, info["state"]) for job in jobs for task, info in sorted(states.get(job["job_id"], {}).items())]
+
+
+def _slurm(*argv: str) -> subprocess.CompletedProcess:
+    conf = {"SLURM_CONF": os.environ["SLURM_CONF"]} if "SLURM_CONF" in os.environ else {}
+    return subprocess.run(argv, capture_output=True, text=True, env=ENV | conf, timeout=120)
+
+
+def _distill_json(*argv: str) -> dict:
+    proc = _slurm(DISTILL, *argv, "--json")
+    if proc.returncode != 0:
+        raise SystemExit(f"distill {' '.join(argv)} failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def _settle(run_dir: Path, timeout: float = 600) -> None:
+    """Until no task of the latest submission is pending or running."""
+    from pipeline.executors.slurm_jobs import ACTIVE
+
+    deadline = time.monotonic() + timeout
+    while any(state in ACTIVE for *_, state in _slurm_tasks(run_dir)):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Slurm tasks of {run_dir} still active after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _running_task(run_dir: Path, step: int, rng: random.Random) -> tuple[dict, int] | None:
+    """A running task of the latest submission, of step ``step`` while that step has tasks left
+    (drawn among those running), else of any step; None when every task has ended."""
+    from pipeline.executors.slurm_jobs import ACTIVE
+
+    while True:
+        tasks = _slurm_tasks(run_dir)
+        running = [(job, task) for job, task, state in tasks if state == "RUNNING"]
+        aimed = [(job, task) for job, task in running if job["step"] == step]
+        step_left = any(state in ACTIVE for job, _, state in tasks if job["step"] == step)
+        if aimed or (running and not step_left):
+            return rng.choice(aimed or running)
+        if not any(state in ACTIVE for *_, state in tasks):
+            return None
+        time.sleep(POLL_S)
+
+
+def torture_slurm(work: Path, kills: int, seed: int, array: int = 2, small: bool = True) -> dict:
+    """The traces recipe under `--executor slurm --array N` on the cluster ``SLURM_CONF`` names.
+    Each time a task of the latest submission runs, after a random delay, either its processes get
+    SIGKILL (``scancel --signal=KILL --full``: the task fails, the steps after it are cancelled,
+    and the command `distill status` prints resubmits what is left) or Slurm requeues it
+    (``scontrol requeue``: killed and started again in the same submission). Once the submission
+    has settled the run dir is checked; at the end the dataset must equal an uninterrupted local
+    run's."""
+    work = work.resolve()
+    recipe = traces_recipe(work, small)
+    stages = stages_of(recipe)
+    baseline = make_baseline(recipe, work, stages, 1)
+    rng, tally, run_dir = random.Random(seed + 2), Tally(), work / "slurm-run"
+    submit = [DISTILL, "run", str(recipe), "--run-dir", str(run_dir), "--executor", "slurm", "--array", str(array)]
+
+    def start(argv: list[str]) -> None:
+        proc = _slurm(*argv)
+        tally.runs += 1
+        if proc.returncode != 0:
+            raise SystemExit(f"submission failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+
+    start(submit)
+    made, actions = 0, Counter()
+    for _ in range(kills + 20):
+        steps = len(json.loads((run_dir / "slurm/jobs.json").read_text())["steps"])
+        target = _running_task(run_dir, made % steps + 1, rng) if made < kills else None
+        if target is None:
+            _settle(run_dir)
+            check_run_dir(run_dir, stages, tally, baseline, baseline.volatile)
+            status = _distill_json("status", str(run_dir))
+            if status["complete"]:
+                break
+            command = (status.get("slurm") or {}).get("resubmit")
+            if not command:
+                tally.fail(f"the run is not complete and status gives no resubmission: {status.get('slurm')}")
+                break
+            start([DISTILL, *shlex.split(command)[1:]])
+            tally.resumes += 1
+            continue
+        job, task = target
+        time.sleep(rng.uniform(0, 3.0))  # a task here lives a few seconds: start-up, then its parts
+        action = ("kill", "requeue")[(made + seed) % 2]  # both kinds, whatever the count
+        argv = ["scancel", "--signal=KILL", "--full"] if action == "kill" else ["scontrol", "requeue"]
+        if _slurm(*argv, f"{job['job_id']}_{task}").returncode == 0:
+            made += 1
+            step = f"step {job['step']} ({', '.join(job['stages'])})"
+            tally.kills[f"{step} {action}"] += 1
+            actions[action] += 1
+            where_now = phase(run_dir, stages)
+            print(f"  {action} {made}: job {job['job_id']} task {task}, {step}, run at {where_now}", flush=True)
+    final = phase(run_dir, stages) == "finished" and dataset_hash(run_dir, baseline.volatile) == baseline.dataset_hash
+    tally.final_equal.append(final)
+    tally.leftovers += [f"{run_dir.name}/{p}" for p in hidden_leftovers(run_dir)]
+    return {
+        "recipe": recipe,
+        "stages": stages,
+        "parts": num_parts(run_dir),
+        "baseline": baseline,
+        "tally": tally,
+        "actions": actions,
+        "submissions": len(json.loads((run_dir / "slurm/jobs.json").read_text())["submissions"]),
+        "rounds": 1,
+        "unmade": kills - made,
+    }
+
+
 def summary_lines(result: dict) -> list[str]:
     tally, baseline = result["tally"], result.get("baseline")
     order = ["startup", *result["stages"], "dataset", "finished"]
@@ -754,6 +874,37 @@ def summary_lines(result: dict) -> list[str]:
     return lines
 
 
+def torture_slurm_main(work: Path, kills: int, seed: int) -> bool:
+    """The Slurm part of the benchmark, on the cluster $SLURM_CONF names or on a private one-node
+    cluster started for it (tests/slurm_cluster.py: root and the Debian packages, `make slurm`)."""
+    print("\n== traces recipe under the Slurm executor (array tasks killed or requeued) ==", flush=True)
+    cluster = None
+    if "SLURM_CONF" not in os.environ:
+        sys.path.insert(0, str(REPO / "tests"))
+        from slurm_cluster import Cluster, unavailable
+
+        reason = unavailable()
+        if reason:
+            print(f"skipped: {reason}")
+            return True
+        cluster = Cluster()
+        os.environ["SLURM_CONF"] = str(cluster.conf)
+        cluster.up()
+    try:
+        result = torture_slurm(work, kills, seed)
+    finally:
+        if cluster is not None:
+            cluster.down()
+            del os.environ["SLURM_CONF"]
+    for line in summary_lines(result):
+        print(line)
+    print(
+        f"task kills: {result['actions']['kill']} (then resubmitted from `distill status`), requeues: "
+        f"{result['actions']['requeue']}; submissions: {result['submissions']}"
+    )
+    return not result["tally"].failures and all(result["tally"].final_equal)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=56, help="kills on the traces recipe")
@@ -764,6 +915,10 @@ def main() -> None:
     )
     parser.add_argument("--generate-kills", type=int, default=3)
     parser.add_argument("--skip-generate", action="store_true", help="leave out the embedded-teacher recipe")
+    parser.add_argument("--slurm-kills", type=int, default=8, help="kills and requeues of Slurm array tasks")
+    parser.add_argument(
+        "--skip-slurm", action="store_true", help="no Slurm run (default: $SLURM_CONF's cluster, or a private one)"
+    )
     parser.add_argument("--work", type=Path, default=None, help="keep everything here (default: a temp dir, removed)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the run being killed too (finally)
@@ -793,6 +948,9 @@ def main() -> None:
             f"{tally.parquet_files + tally.json_files}"
         )
         ok = ok and not tally.failures and all(tally.final_equal)
+    if not args.skip_slurm:
+        (work / "slurm").mkdir(exist_ok=True)
+        ok = torture_slurm_main(work / "slurm", args.slurm_kills, args.seed) and ok
     print(f"\ntook {time.monotonic() - started:.0f} s; torture={'PASS' if ok else 'FAIL'}")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)

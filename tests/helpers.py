@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -124,3 +126,12 @@ def assert_hostile_contained(path: Path, mode: str, world: tuple) -> None:
     while sandbox_leftovers(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sandbox_leftovers(marker) == []
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module (benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module

@@ -7,160 +7,27 @@ shows in `distill status` with a command that resubmits only what is left and co
 import json
 import os
 import shlex
-import shutil
-import signal
-import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import DISTILL, REPO
+from helpers import DISTILL, REPO, load_benchmark
 from pipeline.executors.slurm_jobs import ACTIVE, query_tasks, read_jobs
+from slurm_cluster import Cluster, gone, unavailable
 
 pytestmark = pytest.mark.slow
 
 RECIPE = REPO / "recipes" / "byo_traces.yaml"  # 24 traces, 3 parts: task 0 does parts 0 and 2, task 1 part 1
-PROGRAMS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel")
-CONF = """\
-ClusterName=ci
-SlurmctldHost=localhost
-SlurmctldPort={ctld_port}
-SlurmdPort={slurmd_port}
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket={base}/munge/munge.socket,cred_expire=10
-CredType=cred/munge
-MpiDefault=none
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_interval=2
-ReturnToService=2
-MinJobAge=600
-KillWait=5
-MailProg=/bin/true
-StateSaveLocation={base}/state
-SlurmdSpoolDir={base}/spool
-SlurmctldPidFile={base}/pids/slurmctld.pid
-SlurmdPidFile={base}/pids/slurmd.pid
-SlurmctldLogFile={base}/log/slurmctld.log
-SlurmdLogFile={base}/log/slurmd.log
-NodeName=localhost NodeAddr=127.0.0.1 {hardware} State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:  # the default 6817/6818 may be taken by another cluster
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _hardware() -> str:
-    """`slurmd -C` without the node name, with 90% of the memory: a node claiming more than it
-    has is drained."""
-    line = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
-    fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
-    fields.pop("NodeName")
-    fields["RealMemory"] = str(int(int(fields["RealMemory"]) * 0.9))
-    return " ".join(f"{k}={v}" for k, v in fields.items())
-
-
-def _gone(pid: int) -> bool:
-    """Exited: no process, or a zombie (PID 1 here reaps a stopped daemon seconds later)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-class Cluster:
-    """munged, slurmctld and slurmd as root daemons; everything under ``base``, nothing in /etc."""
-
-    def __init__(self):
-        self.base = Path(tempfile.mkdtemp(prefix="slurm-"))  # short: a unix socket path has a length limit
-        self.base.chmod(0o755)  # munged refuses a socket dir others cannot traverse
-        self.conf = self.base / "etc" / "slurm.conf"
-        self.pids: list[int] = []
-
-    def _run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "SLURM_CONF": str(self.conf)}
-        return subprocess.run(argv, capture_output=True, text=True, env=env, check=check, timeout=60)
-
-    def _daemon(self, pidfile: str, *argv: str) -> None:
-        self._run(*argv)  # each daemonizes itself and writes its pid file
-        path = self.base / "pids" / pidfile
-        deadline = time.monotonic() + 30
-        while not (path.exists() and path.read_text().strip()):
-            assert time.monotonic() < deadline, f"{argv[0]} wrote no pid file"
-            time.sleep(0.05)
-        self.pids.append(int(path.read_text()))
-
-    def up(self) -> None:
-        b = self.base
-        for d in ("etc", "munge", "state", "spool", "pids", "log"):
-            (b / d).mkdir(mode=0o755)
-        self._run("mungekey", "--create", f"--keyfile={b}/munge/munge.key")
-        (b / "munge/munge.key").chmod(0o600)
-        self._daemon(
-            "munged.pid",
-            "munged",
-            f"--key-file={b}/munge/munge.key",
-            f"--socket={b}/munge/munge.socket",
-            f"--pid-file={b}/pids/munged.pid",
-            f"--log-file={b}/log/munged.log",
-            f"--seed-file={b}/munge/munged.seed",
-        )
-        ports = {"ctld_port": _free_port(), "slurmd_port": _free_port()}
-        self.conf.write_text(CONF.format(base=b, hardware=_hardware(), **ports))
-        self._daemon("slurmctld.pid", "slurmctld", "-f", str(self.conf))
-        self._daemon("slurmd.pid", "slurmd", "-f", str(self.conf), "-N", "localhost")
-        deadline = time.monotonic() + 60
-        while self._run("sinfo", "-h", "-n", "localhost", "-o", "%T", check=False).stdout.strip() != "idle":
-            assert time.monotonic() < deadline, (b / "log/slurmctld.log").read_text()[-2000:]
-            time.sleep(0.2)
-
-    def down(self) -> None:
-        """Cancel every job, wait for the queue to empty, stop slurmd + slurmctld, then munged."""
-        jobs = set(self._run("squeue", "-h", "-o", "%F", check=False).stdout.split())
-        if jobs:
-            self._run("scancel", *jobs, check=False)
-        deadline = time.monotonic() + 30
-        while jobs and self._run("squeue", "-h", "-o", "%F", check=False).stdout.strip():
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-        for group in (self.pids[1:], self.pids[:1]):
-            for pid in group:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + 15
-            while not all(_gone(pid) for pid in group) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            for pid in group:
-                if not _gone(pid):
-                    os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def slurm():
-    missing = [p for p in PROGRAMS if shutil.which(p) is None]
-    if missing:
-        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing): `make slurm` installs the Debian packages")
-    if os.geteuid() != 0:
-        pytest.skip("a private Slurm cluster needs root here (munged, slurmctld and slurmd run as root)")
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
     cluster = Cluster()
     previous = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = str(cluster.conf)  # for distill's own squeue calls in this process
@@ -173,7 +40,7 @@ def slurm():
             os.environ.pop("SLURM_CONF", None)
         else:
             os.environ["SLURM_CONF"] = previous
-    leftovers = [pid for pid in cluster.pids if not _gone(pid)]
+    leftovers = [pid for pid in cluster.pids if not gone(pid)]
     assert not leftovers, f"daemons still running: {leftovers}"
 
 
@@ -268,3 +135,20 @@ def test_a_failed_task_is_shown_and_its_resubmission_completes_the_run(slurm, lo
     assert [job["array"] for job in resubmitted] == ["1", "0", "0-1"]
     _assert_same_output(run_dir, local_run)
     assert "resubmit" not in _distill("status", str(run_dir))
+
+
+def test_killed_and_requeued_array_tasks_resume_to_the_same_dataset(slurm, tmp_path):
+    """Crash torture under Slurm (benchmarks/torture.py has the checks): running array tasks get
+    SIGKILL (the step fails, `distill status` gives the resubmission) or are requeued by Slurm, at
+    seeded random moments; after each settled submission every file opens, counts match the stats
+    and each (problem_id, teacher, sample_idx) is there once; the final dataset equals a local run's."""
+    torture = load_benchmark("torture")
+    result = torture.torture_slurm(tmp_path, kills=4, seed=0)
+    tally = result["tally"]
+    assert tally.failures == []
+    assert result["unmade"] == 0 and sum(tally.kills.values()) == 4
+    assert tally.final_equal == [True]
+    assert tally.rows_lost == tally.rows_duplicated == tally.stats_mismatches == tally.parts_differing == 0
+    assert result["actions"] == {"kill": 2, "requeue": 2}
+    assert result["submissions"] > 1 and tally.checks >= 2 and tally.rows_read > 0  # killed: resubmitted
+    assert {label.split(" (")[0] for label in tally.kills} >= {"step 1", "step 2"}

@@ -3,15 +3,13 @@ seeded random moments spread over every stage of a traces recipe, resume after e
 check the run dir after every kill and at the end (benchmarks/torture.py has the checks and the
 long version). Assertions are on invariants only, never on time."""
 
-import importlib.util
 import json
 import shutil
-import sys
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import REPO
+from helpers import load_benchmark
 
 pytestmark = pytest.mark.slow
 
@@ -22,15 +20,7 @@ class Killed(BaseException):
     """Stands for SIGKILL inside one process: nothing after the raise runs, no handler catches it."""
 
 
-def _load_torture():
-    spec = importlib.util.spec_from_file_location("torture", REPO / "benchmarks" / "torture.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["torture"] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
-
-
-torture = _load_torture()
+torture = load_benchmark("torture")
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
-from hub_standin import HubStandin
 from typer.testing import CliRunner
 
 from helpers import REPO
+from hub_standin import HubStandin
 from pipeline.cli.publish import publish as publish_command
 from pipeline.errors import RunFailed, UserError
 from pipeline.publish import RetryPolicy, publish
