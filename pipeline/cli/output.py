@@ -22,6 +22,7 @@ from typing import IO, Iterator
 from rich.console import Console
 
 from pipeline.cli.common import plain_console
+from pipeline.fds import std_fds_to
 from pipeline.progress import PlainProgress, Progress, RichProgress
 
 PROGRESS_INTERVAL_ENV = "COTDISTILL_PROGRESS_INTERVAL"  # seconds between plain progress lines
@@ -49,25 +50,6 @@ def _user_stream(stream: IO[str], fd: int, stack: contextlib.ExitStack) -> IO[st
     )
     stack.callback(dup.close)
     return dup
-
-
-def _redirect_fds(log_fd: int, stack: contextlib.ExitStack) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-
-    def restore() -> None:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        for fd, copy in saved.items():
-            os.dup2(copy, fd)
-            os.close(copy)
-
-    stack.callback(restore)
-    for fd in saved:
-        os.dup2(log_fd, fd)
 
 
 def _log_handler(path: Path, stack: contextlib.ExitStack) -> None:
@@ -105,7 +87,7 @@ def run_output(run_dir: Path, command: str, quiet: bool) -> Iterator[RunOutput]:
         out_stream = _user_stream(sys.stdout, 1, stack)
         err_stream = _user_stream(sys.stderr, 2, stack)
         log_file = stack.enter_context(open(log_path, "ab", buffering=0))
-        _redirect_fds(log_file.fileno(), stack)
+        stack.enter_context(std_fds_to(log_file.fileno()))
         _log_handler(log_path, stack)
         progress = make_progress(err_stream, quiet)
         stack.callback(progress.close)

@@ -57,7 +57,8 @@ class WorkerSpec:
         return [sys.executable, "-m", "pipeline.executors.worker", json.dumps(spec)]
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def log_tail(path: Path, lines: int = 5) -> str:
+    """The last lines of a log for an error message (empty when it cannot be read)."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
@@ -79,12 +80,13 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             time.sleep(0.1)
 
 
-class _Relay:
-    """Forwards new lines of each worker's progress file to the parent's progress reporter."""
+class ProgressRelay:
+    """Forwards the new complete lines of each worker's progress file (by worker name) to the
+    parent's progress reporter; a file not written yet is skipped."""
 
-    def __init__(self, specs: list[WorkerSpec], progress: Progress):
+    def __init__(self, files: dict[str, Path], progress: Progress):
         self.progress = progress
-        self.files = {spec.name: spec.progress_file for spec in specs}
+        self.files = files
         self.offsets = dict.fromkeys(self.files, 0)
 
     def pump(self) -> None:
@@ -105,7 +107,7 @@ def supervise(specs: list[WorkerSpec], progress: Progress) -> None:
     """Run the workers to completion; one failing stops the others and raises ``RunFailed``."""
     interval = progress.interval if isinstance(progress, PlainProgress) else 5.0
     procs: list[subprocess.Popen] = []
-    relay = _Relay(specs, progress)
+    relay = ProgressRelay({spec.name: Path(spec.progress_file) for spec in specs}, progress)
     try:
         for spec in specs:
             spec.log.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,7 @@ def supervise(specs: list[WorkerSpec], progress: Progress) -> None:
                 raise RunFailed(
                     f"{specs[i].name} (shard {specs[i].shard} of {specs[i].num_shards}) failed with exit "
                     f"code {codes[i]}{stopped}. Finished parts are kept: rerun to resume.\n"
-                    f"Last lines of {specs[i].log}:\n{_tail(specs[i].log)}"
+                    f"Last lines of {specs[i].log}:\n{log_tail(specs[i].log)}"
                 )
             if all(code == 0 for code in codes):
                 relay.pump()

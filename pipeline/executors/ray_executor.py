@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 from pipeline.errors import RunFailed, UserError
 from pipeline.executors.base import Job, Outcome, log_dir
+from pipeline.executors.processes import ProgressRelay, log_tail
 from pipeline.executors.ray_plan import Cluster, Phase, plan_phases
 from pipeline.executors.ray_worker import EngineWorker, ShardSpec, run_shard
 from pipeline.lock import ENV as LOCK_ENV
@@ -29,7 +30,7 @@ from pipeline.lock import run_lock
 from pipeline.progress import PlainProgress, Progress
 
 POLL_S = 0.5
-TEMP_FILE_RETRIES = 2
+WORKER_DEATH_RETRIES = 2
 
 
 class RayExecutor:
@@ -125,20 +126,19 @@ def _spec(job: Job, run_dir: Path, recipe_path: Path, phase: Phase, i: int, inte
 
 def _run_phase(ray: Any, phase: Phase, specs: list[ShardSpec], progress: Progress) -> None:
     """Launch every shard of ``phase`` and wait for all; the first failure stops the rest."""
-    relay = _Relay(specs, progress)
+    files = {s.name: Path(s.progress_file) for s in specs if s.progress_file}
+    for path in files.values():
+        path.unlink(missing_ok=True)  # a previous run's lines are not this run's progress
+    relay = ProgressRelay(files, progress)
     actors = []
     if phase.engine:
         actor_class = ray.remote(EngineWorker).options(num_cpus=phase.cpus, num_gpus=phase.gpus, max_restarts=0)
         actors = [actor_class.remote() for _ in specs]
         refs = [actor.run.remote(spec) for actor, spec in zip(actors, specs, strict=True)]
     else:
-        # A shard that starts a stage clears every temp file in the stage's folder
-        # (StageStore.remove_temp_files), including those another shard is writing: that shard's
-        # rename then fails with FileNotFoundError, and running it again resumes (its finished
-        # parts stay). Ray also retries a task whose worker process died; other errors are final.
-        task = ray.remote(run_shard).options(
-            num_cpus=phase.cpus, max_retries=TEMP_FILE_RETRIES, retry_exceptions=[FileNotFoundError]
-        )
+        # Ray retries a task whose worker process died (it resumes from the markers); an
+        # exception raised by the stage is final.
+        task = ray.remote(run_shard).options(num_cpus=phase.cpus, max_retries=WORKER_DEATH_RETRIES)
         refs = [task.remote(spec) for spec in specs]
     pending = dict(zip(refs, specs, strict=True))
     bar = progress.task(f"{phase.stage} on Ray", len(specs), "actors" if phase.engine else "tasks")
@@ -175,36 +175,5 @@ def _failure(spec: ShardSpec, exc: Exception, stopped: list[str]) -> Exception:
     others = f"; stopped {', '.join(stopped)}" if stopped else ""
     return RunFailed(
         f"{spec.name} failed: {what}{others}. "
-        f"Finished parts are kept: rerun to resume.\nLast lines of {spec.log}:\n{_tail(Path(spec.log))}"
+        f"Finished parts are kept: rerun to resume.\nLast lines of {spec.log}:\n{log_tail(Path(spec.log))}"
     )
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").rstrip().splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-class _Relay:
-    """Forwards new lines of the engine actors' progress files to the driver's reporter."""
-
-    def __init__(self, specs: list[ShardSpec], progress: Progress):
-        self.progress = progress
-        self.files = {s.name: Path(s.progress_file) for s in specs if s.progress_file}
-        self.offsets = dict.fromkeys(self.files, 0)
-        for path in self.files.values():
-            path.unlink(missing_ok=True)
-
-    def pump(self) -> None:
-        for name, path in self.files.items():
-            try:
-                with open(path, "rb") as f:
-                    f.seek(self.offsets[name])
-                    data = f.read()
-            except FileNotFoundError:
-                continue
-            complete = data[: data.rfind(b"\n") + 1]
-            self.offsets[name] += len(complete)
-            for line in complete.decode(errors="replace").splitlines():
-                self.progress.note(f"{name}: {line}")

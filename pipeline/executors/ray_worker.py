@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+from pipeline.fds import std_fds_to
+
 log = logging.getLogger(__name__)
 
 
@@ -85,30 +87,18 @@ def _output_to(path: Path) -> Iterator[IO[str]]:
     """Point fds 1 and 2 and the root logger at ``path`` while a shard runs; Ray reuses worker
     processes, so everything is put back afterwards."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
     root = logging.getLogger()
     level = root.level
-    with open(path, "a", buffering=1, encoding="utf-8", errors="replace") as out:
+    with open(path, "a", buffering=1, encoding="utf-8", errors="replace") as out, std_fds_to(out.fileno()):
         handler = logging.StreamHandler(out)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
         try:
-            for fd in saved:
-                os.dup2(out.fileno(), fd)
-            root.addHandler(handler)
-            root.setLevel(logging.INFO)
             yield out
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            for fd, copy in saved.items():
-                os.dup2(copy, fd)
-                os.close(copy)
 
 
 @contextlib.contextmanager
