@@ -228,7 +228,7 @@ class RewriteConfig(ModelTaskConfig):
 
 
 class VerifyConfig(_Strict):
-    timeout_s: float = Field(default=10.0, gt=0)  # hard wall-clock limit per math/choice row
+    timeout_s: float = Field(default=10.0, gt=0)  # hard limit per math/choice row, in CPU seconds
     code_timeout_s: float = Field(default=120.0, gt=0)  # per code row, all its tests together
     workers: int | None = Field(default=None, ge=1)
     # Run each code problem's reference solution on its tests first; drop tests it fails.

@@ -39,9 +39,16 @@ def get_checker(domain: str) -> Checker:
     return getattr(importlib.import_module(module), name)
 
 
+def limit_clock(domain: str) -> str:
+    """The clock a row's time limit is counted on (``verifiers.pool``): CPU seconds of the
+    checker, except for code, whose work runs in sandboxes that enforce CPU limits per test (the
+    row's limit is then a wall-clock backstop)."""
+    return "wall" if domain == "code" else "cpu"
+
+
 def check(domain: str, reference: Any, completion: str, **context: Any) -> Verdict:
     """Check one full model output against its reference, in this process (no time limit)."""
     return get_checker(domain)(reference, completion, **context)
 
 
-__all__ = ["CHECKERS", "Checker", "Verdict", "check", "get_checker"]
+__all__ = ["CHECKERS", "Checker", "Verdict", "check", "get_checker", "limit_clock"]

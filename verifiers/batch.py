@@ -1,7 +1,9 @@
-"""Check many outputs at once with a hard wall-clock limit per item (worker processes).
+"""Check many outputs at once with a hard time limit per item (worker processes).
 
-``check_all(check_fn, items, timeout_s, workers)`` returns one ``Verdict`` per item, in order:
-the checker's own verdict, or ``timeout`` / ``error`` when the worker overran or died. Every
+``check_all(check_fn, items, timeout_s, workers, clock)`` returns one ``Verdict`` per item, in
+order: the checker's own verdict, or ``timeout`` / ``error`` when the worker overran or died.
+The limit counts CPU seconds by default (``verifiers.pool``: the verdict does not depend on
+machine load); ``clock="wall"`` for checkers that work in other processes (code). Every
 verdict's ``detail["time_ms"]`` is the wall time of its check, measured the same way for all.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable
 
-from verifiers.pool import run_with_timeout
+from verifiers.pool import Clock, run_with_timeout
 from verifiers.verdict import Verdict
 
 
@@ -24,6 +26,7 @@ def check_all(
     timeout_s: float = 10.0,
     workers: int | None = None,
     on_done: Callable[[], None] | None = None,
+    clock: Clock = "cpu",
 ) -> list[Verdict]:
     """Run ``check_fn`` on every item; ``check_fn`` must be a module-level function.
 
@@ -39,6 +42,7 @@ def check_all(
         workers=workers or os.cpu_count() or 1,
         preload=[check_fn.__module__],
         on_done=on_done,
+        clock=clock,
     )
     verdicts = []
     for out in outcomes:
@@ -46,7 +50,8 @@ def check_all(
         if out.status == "ok":
             verdicts.append(Verdict(out.value.ok, out.value.reason, {**out.value.detail, "time_ms": elapsed}))
         elif out.status == "timeout":
-            verdicts.append(Verdict(False, "timeout", {"time_ms": elapsed, "limit_s": timeout_s}))
+            limit = {"limit_s": timeout_s, "clock": clock, "cpu_ms": out.cpu_ms}
+            verdicts.append(Verdict(False, "timeout", {"time_ms": elapsed, **limit}))
         else:
             verdicts.append(Verdict(False, "error", {"error": out.value, "time_ms": elapsed}))
     return verdicts

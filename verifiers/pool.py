@@ -1,13 +1,22 @@
-"""Run checker calls in worker processes with a hard wall-clock limit per item.
+"""Run checker calls in worker processes with a hard time limit per item.
 
 math-verify's own timeouts use ``SIGALRM``, which only works in the main thread and can be
 defeated by C code that never returns to the interpreter. Here a worker that overruns its item
 is killed and replaced, the item is reported as a timeout, and the batch goes on.
+
+The limit's clock (``clock``):
+- ``"cpu"`` (default): CPU seconds the worker spent on the item (``/proc/<pid>/stat``), so an
+  item gets the same verdict on a quiet and on a busy machine (a verifier pool on a loaded node
+  is the normal case). A wall backstop (``WALL_BACKSTOP``) still ends an item stuck asleep.
+- ``"wall"``: seconds since the item started. For checkers whose work happens in other
+  processes (code runs in sandboxes, which enforce their own CPU limits per test).
+Where ``/proc`` is missing the CPU clock falls back to wall time.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +24,10 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Literal
 
 Status = Literal["ok", "error", "timeout"]
+Clock = Literal["cpu", "wall"]
+WALL_BACKSTOP = (10.0, 60.0)  # cpu clock: an item also ends after max(10 x limit, 60 s) of wall time
+MIN_WAIT_S = 0.02
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,17 @@ class Outcome:
     status: Status
     value: Any  # the function's return value, or an error message
     elapsed_ms: float
+    cpu_ms: float | None = None  # CPU time the worker spent on the item (None: not measured)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` and its reaped children; None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return sum(map(int, fields[11:15])) / _TICK
 
 
 def _worker_loop(conn: Connection, fn: Callable[..., Any]) -> None:
@@ -48,10 +72,18 @@ class _Worker:
         child.close()
         self.index: int | None = None
         self.started = 0.0
+        self.cpu_start: float | None = None
 
     def submit(self, index: int, args: tuple) -> None:
         self.index, self.started = index, time.monotonic()
+        self.cpu_start = _cpu_seconds(self.proc.pid)
         self.conn.send((index, args))
+
+    def used(self, clock: Clock, now: float) -> tuple[float, float | None]:
+        """(seconds counted against the limit, CPU seconds or None) of the current item."""
+        cpu = _cpu_seconds(self.proc.pid) if self.cpu_start is not None else None
+        cpu = None if cpu is None else max(0.0, cpu - self.cpu_start)
+        return (now - self.started if clock == "wall" or cpu is None else cpu), cpu
 
     def kill(self) -> None:
         self.proc.kill()
@@ -75,12 +107,13 @@ def run_with_timeout(
     workers: int = 2,
     preload: list[str] | None = None,
     on_done: Callable[[], None] | None = None,
+    clock: Clock = "cpu",
 ) -> list[Outcome]:
     """Call ``fn(*args)`` for every args tuple in worker processes; one Outcome per item, in order.
 
     ``fn`` must be a module-level function (it is pickled to the workers). ``preload`` names
     modules the fork server imports once, so a worker restarted after a kill starts warm;
-    ``on_done`` is called here as each item finishes.
+    ``on_done`` is called here as each item finishes. ``timeout_s`` is counted on ``clock``.
     """
     todo = deque(enumerate(items))
     results: dict[int, Outcome] = {}
@@ -90,6 +123,7 @@ def run_with_timeout(
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([fn.__module__, *(preload or [])])
     idle = [_Worker(ctx, fn) for _ in range(max(1, min(workers, len(todo))))]
+    backstop = max(WALL_BACKSTOP[0] * timeout_s, WALL_BACKSTOP[1]) if clock == "cpu" else timeout_s
     busy: dict[Connection, _Worker] = {}
     try:
         while todo or busy:
@@ -98,25 +132,29 @@ def run_with_timeout(
                 index, args = todo.popleft()
                 worker.submit(index, args)
                 busy[worker.conn] = worker
-            next_deadline = min(w.started + timeout_s for w in busy.values())
-            for conn in wait(list(busy), timeout=max(0.0, next_deadline - time.monotonic())):
+            # The earliest moment a limit can be reached: CPU time grows no faster than wall time.
+            now = time.monotonic()
+            wait_s = min(_left(w, clock, timeout_s, backstop, now) for w in busy.values())
+            for conn in wait(list(busy), timeout=max(MIN_WAIT_S, wait_s)):
                 worker = busy.pop(conn)
-                index, elapsed = worker.index, (time.monotonic() - worker.started) * 1000
+                now = time.monotonic()
+                index, elapsed_ms, (_, cpu) = worker.index, (now - worker.started) * 1000, worker.used("cpu", now)
                 try:
                     _, (status, value) = conn.recv()
                 except (EOFError, OSError):  # the worker died (segfault, OOM kill)
                     status, value = "error", f"worker died (exit code {worker.proc.exitcode})"
                     worker.kill()
                     worker = _Worker(ctx, fn)
-                results[index] = Outcome(status, value, elapsed)
+                results[index] = Outcome(status, value, elapsed_ms, _ms(cpu))
                 idle.append(worker)
                 if on_done is not None:
                     on_done()
             now = time.monotonic()
             for conn, worker in list(busy.items()):
-                if now - worker.started >= timeout_s:
+                if _left(worker, clock, timeout_s, backstop, now) <= 0:
                     del busy[conn]
-                    results[worker.index] = Outcome("timeout", None, (now - worker.started) * 1000)
+                    _, cpu = worker.used(clock, now)
+                    results[worker.index] = Outcome("timeout", None, (now - worker.started) * 1000, _ms(cpu))
                     worker.kill()
                     idle.append(_Worker(ctx, fn))
                     if on_done is not None:
@@ -127,3 +165,13 @@ def run_with_timeout(
         for worker in busy.values():
             worker.kill()
     return [results[i] for i in range(len(results))]
+
+
+def _left(worker: _Worker, clock: Clock, timeout_s: float, backstop: float, now: float) -> float:
+    """Seconds until the item could reach its limit (<= 0: it has)."""
+    used, _ = worker.used(clock, now)
+    return min(timeout_s - used, worker.started + backstop - now)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)

@@ -24,7 +24,7 @@ CompletionOpt = Annotated[
 CompletionFileOpt = Annotated[
     Optional[Path], typer.Option("--completion-file", help="File holding the model output; '-' for stdin.")
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Hard wall-clock limit in seconds.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Hard limit: CPU seconds (code: wall seconds).")]
 
 
 def _completion(text: Optional[str], path: Optional[Path]) -> str:
@@ -44,10 +44,11 @@ def _require_gold(gold: str) -> None:
 
 def _print_verdict(domain: str, reference, completion: str, timeout: float, **context) -> None:
     """The registry's checker, under the same hard time limit the verify stage uses."""
-    from verifiers import get_checker
+    from verifiers import get_checker, limit_clock
     from verifiers.batch import check_all
 
-    verdict = check_all(get_checker(domain), [(reference, completion, context)], timeout_s=timeout, workers=1)[0]
+    item = (reference, completion, context)
+    verdict = check_all(get_checker(domain), [item], timeout_s=timeout, workers=1, clock=limit_clock(domain))[0]
     sys.stdout.write(
         json.dumps({"ok": verdict.ok, "reason": verdict.reason, "detail": verdict.detail}, default=str) + "\n"
     )

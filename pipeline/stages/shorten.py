@@ -29,7 +29,7 @@ from pipeline.stages.ask import ModelTask
 from pipeline.stages.grade import group_by_problem
 from pipeline.stages.verify import REFERENCE_COLUMN
 from pipeline.tokens import count_tokens
-from verifiers import get_checker
+from verifiers import get_checker, limit_clock
 from verifiers.batch import check_all
 from verifiers.first_correct import find_first_correct
 from verifiers.trace import join_think
@@ -197,7 +197,9 @@ class ShortenStage(Stage):
                 (r[REFERENCE_COLUMN[domain]], _output(r, proposals[id(r)]), {"problem": r["problem"]}) for r in group
             ]
             timeout_s = self.verify_cfg.code_timeout_s if domain == "code" else self.cfg.timeout_s
-            verdicts = check_all(get_checker(domain), items, timeout_s=timeout_s, workers=self.cfg.workers)
+            verdicts = check_all(
+                get_checker(domain), items, timeout_s=timeout_s, workers=self.cfg.workers, clock=limit_clock(domain)
+            )
             for row, verdict in zip(group, verdicts, strict=True):
                 if verdict.ok:
                     accepted[id(row)] = proposals[id(row)]

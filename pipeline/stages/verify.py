@@ -3,7 +3,9 @@
 Every row goes to its domain's checker from the ``verifiers`` registry (math-verify, choice
 letters, code tests in the sandbox) with the same call a reward function would make:
 ``check(reference, completion, problem=...)``. Checks run in worker processes with a hard
-per-row wall-clock limit, so a pathological answer costs a ``timeout`` verdict, never the batch.
+per-row limit, so a pathological answer costs a ``timeout`` verdict, never the batch; the limit
+counts the checker's CPU seconds (math, choice: the verdict does not depend on machine load),
+for code it is a wall-clock backstop over sandboxes that enforce CPU limits per test.
 An optional LLM judge gives a second opinion and ``verify.policy`` combines the two; a rubric
 judge (``verify.judge.mode: rubric``) also decides rows that have no reference answer. Rows are
 kept here (export decides what enters the dataset); only code problems whose tests fail their
@@ -20,7 +22,7 @@ from pipeline.recipe import Recipe
 from pipeline.rows import STAGE_COLUMNS, Row, reject
 from pipeline.stage import PartContext, Stage
 from pipeline.stages.judge import Judge
-from verifiers import get_checker
+from verifiers import get_checker, limit_clock
 from verifiers.batch import check_all
 from verifiers.pool import run_with_timeout
 from verifiers.trace import join_think
@@ -97,7 +99,12 @@ class VerifyStage(Stage):
             timeout_s = self.cfg.code_timeout_s if domain == "code" else self.cfg.timeout_s
             on_done = self.task.advance if self.task is not None else None
             verdicts = check_all(
-                get_checker(domain), items, timeout_s=timeout_s, workers=self.cfg.workers, on_done=on_done
+                get_checker(domain),
+                items,
+                timeout_s=timeout_s,
+                workers=self.cfg.workers,
+                on_done=on_done,
+                clock=limit_clock(domain),
             )
             for row, verdict in zip(group, verdicts, strict=True):
                 row.update(verdict_rule=verdict.ok, verdict_reason=verdict.reason, verify_ms=verdict.detail["time_ms"])
@@ -141,6 +148,7 @@ class VerifyStage(Stage):
             [(spec,) for spec in specs.values()],
             timeout_s=self.cfg.code_timeout_s,
             workers=self.cfg.workers or os.cpu_count() or 1,
+            clock="wall",  # the references run in sandboxes, under their own CPU limits
         )
         invalid, valid = {}, {}
         for pid, outcome in zip(specs, outcomes, strict=True):

@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 import time
 
 from verifiers.pool import run_with_timeout
@@ -7,6 +9,14 @@ from verifiers.pool import run_with_timeout
 def slow_square(x: int, sleep_s: float) -> int:
     time.sleep(sleep_s)
     return x * x
+
+
+def burn(cpu_s: float) -> float:
+    """Spin until this process has used ``cpu_s`` more CPU seconds (forever for inf)."""
+    end = time.process_time() + cpu_s
+    while time.process_time() < end:
+        pass
+    return cpu_s
 
 
 def crash(x: int) -> int:
@@ -27,7 +37,7 @@ def test_results_come_back_in_input_order():
 
 def test_overrunning_item_is_killed_and_the_batch_goes_on():
     items = [(1, 0.0), (2, 60.0), (3, 0.0), (4, 0.0)]
-    out = run_with_timeout(slow_square, items, timeout_s=1.0, workers=2)
+    out = run_with_timeout(slow_square, items, timeout_s=1.0, workers=2, clock="wall")
     assert [o.status for o in out] == ["ok", "timeout", "ok", "ok"]
     assert [o.value for o in out] == [1, None, 9, 16]
     assert out[1].elapsed_ms >= 1000
@@ -46,3 +56,31 @@ def test_exception_in_checker_is_an_error_outcome():
 
 def test_empty_input():
     assert run_with_timeout(slow_square, [], timeout_s=1) == []
+
+
+def test_the_cpu_clock_counts_cpu_not_sleep():
+    out = run_with_timeout(slow_square, [(3, 1.5)], timeout_s=0.5, workers=1)  # asleep 1.5 s, no CPU
+    assert (out[0].status, out[0].value) == ("ok", 9)
+    assert out[0].cpu_ms < 500 <= out[0].elapsed_ms
+    spun = run_with_timeout(burn, [(float("inf"),), (0.05,)], timeout_s=0.5, workers=1)
+    assert [o.status for o in spun] == ["timeout", "ok"]
+    assert spun[0].cpu_ms >= 500
+
+
+def test_the_same_outcomes_alone_and_under_a_cpu_hog():
+    """A CPU-time limit: an item under its limit passes and one over it fails, whatever else runs
+    (2 spinning processes per core beside the pool)."""
+    items = [(0.4,), (float("inf"),), (0.2,), (0.01,)]
+
+    def statuses() -> list[str]:
+        return [o.status for o in run_with_timeout(burn, items, timeout_s=1.0, workers=2)]
+
+    quiet = statuses()
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        busy = statuses()
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert quiet == busy == ["ok", "timeout", "ok", "ok"]
