@@ -73,10 +73,12 @@ class _Worker:
         self.index: int | None = None
         self.started = 0.0
         self.cpu_start: float | None = None
+        self.check_at = 0.0  # before this moment the item cannot have reached its limit
 
-    def submit(self, index: int, args: tuple) -> None:
+    def submit(self, index: int, args: tuple, timeout_s: float) -> None:
         self.index, self.started = index, time.monotonic()
         self.cpu_start = _cpu_seconds(self.proc.pid)
+        self.check_at = self.started + timeout_s
         self.conn.send((index, args))
 
     def used(self, clock: Clock, now: float) -> tuple[float, float | None]:
@@ -130,11 +132,10 @@ def run_with_timeout(
             while idle and todo:
                 worker = idle.pop()
                 index, args = todo.popleft()
-                worker.submit(index, args)
+                worker.submit(index, args, timeout_s)
                 busy[worker.conn] = worker
-            # The earliest moment a limit can be reached: CPU time grows no faster than wall time.
             now = time.monotonic()
-            wait_s = min(_left(w, clock, timeout_s, backstop, now) for w in busy.values())
+            wait_s = min(min(w.check_at, w.started + backstop) - now for w in busy.values())
             for conn in wait(list(busy), timeout=max(MIN_WAIT_S, wait_s)):
                 worker = busy.pop(conn)
                 now = time.monotonic()
@@ -151,9 +152,13 @@ def run_with_timeout(
                     on_done()
             now = time.monotonic()
             for conn, worker in list(busy.items()):
-                if _left(worker, clock, timeout_s, backstop, now) <= 0:
+                if now < worker.check_at and now < worker.started + backstop:
+                    continue
+                used, cpu = worker.used(clock, now)
+                # CPU time grows no faster than wall time: no need to look again before then.
+                worker.check_at = now + (timeout_s - used)
+                if used >= timeout_s or now >= worker.started + backstop:
                     del busy[conn]
-                    _, cpu = worker.used(clock, now)
                     results[worker.index] = Outcome("timeout", None, (now - worker.started) * 1000, _ms(cpu))
                     worker.kill()
                     idle.append(_Worker(ctx, fn))
@@ -165,12 +170,6 @@ def run_with_timeout(
         for worker in busy.values():
             worker.kill()
     return [results[i] for i in range(len(results))]
-
-
-def _left(worker: _Worker, clock: Clock, timeout_s: float, backstop: float, now: float) -> float:
-    """Seconds until the item could reach its limit (<= 0: it has)."""
-    used, _ = worker.used(clock, now)
-    return min(timeout_s - used, worker.started + backstop - now)
 
 
 def _ms(seconds: float | None) -> float | None:
