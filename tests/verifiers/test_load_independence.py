@@ -2,12 +2,9 @@
 (2 busy processes per core) get the same verdicts. Time limits are CPU time of the process
 tree; sleepers end on the idle limit, which time spent waiting for a CPU does not feed."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
+from helpers import cpu_hogs
 from verifiers.code import check_code
 from verifiers.code.run import TIME_MULTIPLIER
 from verifiers.sandbox import bwrap_path, warm_available
@@ -49,11 +46,6 @@ def test_same_verdicts_alone_and_under_a_cpu_hog(runner, monkeypatch, tmp_path):
     quiet = _verdicts()
     assert {k: r for k, (r, _) in quiet.items()} == {name: want for name, _, want in SUBMISSIONS}
     assert (quiet["infinite_loop"][1], quiet["sleeper"][1]) == ("cpu", "idle")
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
-    try:
+    with cpu_hogs():
         busy = _verdicts()
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
     assert busy == quiet

@@ -1,8 +1,7 @@
 import os
-import subprocess
-import sys
 import time
 
+from helpers import cpu_hogs
 from verifiers.pool import run_with_timeout
 
 
@@ -76,11 +75,6 @@ def test_the_same_outcomes_alone_and_under_a_cpu_hog():
         return [o.status for o in run_with_timeout(burn, items, timeout_s=1.0, workers=2)]
 
     quiet = statuses()
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
-    try:
+    with cpu_hogs():
         busy = statuses()
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
     assert quiet == busy == ["ok", "timeout", "ok", "ok"]

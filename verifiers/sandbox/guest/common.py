@@ -11,7 +11,9 @@ Time limits (``supervise``): a launcher forks the program and watches its whole 
 - Idle: seconds in which no task of the tree was on a CPU or waiting for one
   (``/proc/<pid>/task/<tid>/schedstat``: run time + run-queue wait). A sleeper or a blocked read
   accrues it at wall speed; a program starved by load does not, because it waits *on the run
-  queue*. This catches sleepers fast without charging load to anyone.
+  queue*; nor does one waiting for a busy disk (a task in state D when we look: page faults
+  and reads while other jobs hammer the disk). This catches sleepers fast without charging load
+  to anyone.
 - Wall: an absolute backstop, generous, for whatever the two above miss.
 The launcher is the tree's child subreaper, so a double-forked daemon is reaped (and its CPU
 counted) by it instead of escaping to init. Not counted: children whose parent set SIGCHLD to
@@ -117,9 +119,11 @@ def _descendants(root: int) -> dict:
     return tree
 
 
-def _busy(pids) -> float:
-    """Seconds the tasks (threads) of ``pids`` spent on a CPU or waiting on a run queue."""
-    ns = 0
+def _busy(pids) -> tuple:
+    """(seconds the tasks (threads) of ``pids`` spent on a CPU or waiting on a run queue, whether
+    one of them is waiting for the disk now (state D: a page fault or read on a machine whose
+    disk is busy, which is load, not the program sleeping))."""
+    ns, disk = 0, False
     for pid in pids:
         try:
             tids = os.listdir(f"/proc/{pid}/task")
@@ -130,9 +134,12 @@ def _busy(pids) -> float:
                 with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
                     run, wait = f.read().split()[:2]
                 ns += int(run) + int(wait)
-            except (OSError, ValueError):
+                if not disk:
+                    with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                        disk = f.read().rsplit(b")", 1)[1].split()[0] == b"D"
+            except (OSError, ValueError, IndexError):
                 pass
-    return ns / 1e9
+    return ns / 1e9, disk
 
 
 def _rusage_s(ru) -> float:
@@ -196,8 +203,10 @@ def supervise(pid: int, limits: dict) -> dict:
         now = time.monotonic()
         tree = _descendants(me)
         new_cpu = reaped + sum(tree.values())
-        new_busy = reaped + _busy(tree)
-        idle += max(0.0, (now - last) - max(new_busy - busy, new_cpu - cpu, 0.0))
+        ran, on_disk = _busy(tree)
+        new_busy = reaped + ran
+        if not on_disk:  # an interval ending in a wait for the disk is not counted as idle
+            idle += max(0.0, (now - last) - max(new_busy - busy, new_cpu - cpu, 0.0))
         cpu, busy, last = max(cpu, new_cpu), new_busy, now
         if cpu > cpu_limit:
             by = "cpu"
