@@ -776,48 +776,93 @@ def _running_task(run_dir: Path, step: int, rng: random.Random) -> tuple[dict, i
         time.sleep(POLL_S)
 
 
-def torture_slurm(work: Path, kills: int, seed: int, array: int = 2, small: bool = True) -> dict:
+def torture_slurm(work: Path, kills: int, seed: int, array: int = 2, small: bool = True, max_rounds: int = 8) -> dict:
     """The traces recipe under `--executor slurm --array N` on the cluster ``SLURM_CONF`` names.
     Each time a task of the latest submission runs, after a random delay, either its processes get
     SIGKILL (``scancel --signal=KILL --full``: the task fails, the steps after it are cancelled,
     and the command `distill status` prints resubmits what is left) or Slurm requeues it
-    (``scontrol requeue``: killed and started again in the same submission). Once the submission
-    has settled the run dir is checked; at the end the dataset must equal an uninterrupted local
-    run's."""
+    (``scontrol requeue``: killed and started again in the same submission); the kills aim at
+    each step in turn. Once a submission has settled the run dir is checked; a finished run must
+    hold a dataset equal to an uninterrupted local run's, and the next kills go to a fresh run dir
+    (a round) until ``kills`` were made."""
     work = work.resolve()
     recipe = traces_recipe(work, small)
     stages = stages_of(recipe)
     baseline = make_baseline(recipe, work, stages, 1)
-    rng, tally, run_dir = random.Random(seed + 2), Tally(), work / "slurm-run"
-    submit = [DISTILL, "run", str(recipe), "--run-dir", str(run_dir), "--executor", "slurm", "--array", str(array)]
+    rng, tally = random.Random(seed + 2), Tally()
+    made, actions, submissions, rounds = 0, Counter(), 0, 0
+    while made < kills and rounds < max_rounds:
+        run_dir = work / f"slurm-round-{rounds}"
+        rounds += 1
+        made += _slurm_round(recipe, run_dir, array, kills - made, made, seed, rng, stages, baseline, tally, actions)
+        submissions += len(read_jobs_file(run_dir)["submissions"])
+        final = phase(run_dir, stages) == "finished"
+        tally.final_equal.append(final and dataset_hash(run_dir, baseline.volatile) == baseline.dataset_hash)
+        tally.leftovers += [f"{run_dir.name}/{p}" for p in hidden_leftovers(run_dir)]
+    return {
+        "recipe": recipe,
+        "stages": stages,
+        "parts": num_parts(work / "baseline-0"),
+        "baseline": baseline,
+        "tally": tally,
+        "actions": actions,
+        "submissions": submissions,
+        "rounds": rounds,
+        "unmade": kills - made,
+    }
 
-    def start(argv: list[str]) -> None:
+
+def read_jobs_file(run_dir: Path) -> dict:
+    return json.loads((run_dir / "slurm" / "jobs.json").read_text())
+
+
+def _slurm_round(
+    recipe: Path,
+    run_dir: Path,
+    array: int,
+    kills: int,
+    made_before: int,
+    seed: int,
+    rng: random.Random,
+    stages: list[str],
+    baseline: Baseline,
+    tally: Tally,
+    actions: Counter,
+) -> int:
+    """Submit ``recipe`` into a fresh ``run_dir``, make up to ``kills`` kills or requeues, resubmit
+    after each settled failure until the run is complete; returns the kills made."""
+
+    def submit(argv: list[str]) -> None:
         proc = _slurm(*argv)
         tally.runs += 1
         if proc.returncode != 0:
             raise SystemExit(f"submission failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
 
-    start(submit)
-    made, actions = 0, Counter()
-    for _ in range(kills + 20):
-        steps = len(json.loads((run_dir / "slurm/jobs.json").read_text())["steps"])
-        target = _running_task(run_dir, made % steps + 1, rng) if made < kills else None
+    submit([DISTILL, "run", str(recipe), "--run-dir", str(run_dir), "--executor", "slurm", "--array", str(array)])
+    steps = len(read_jobs_file(run_dir)["steps"])
+    made = 0
+    for _ in range(4 * kills + 20):
+        number = made_before + made
+        target = _running_task(run_dir, number % steps + 1, rng) if made < kills else None
         if target is None:
             _settle(run_dir)
+            tally.stale_locks += len(list((run_dir / ".locks").glob("*.json")))  # nothing runs: all stale
             check_run_dir(run_dir, stages, tally, baseline, baseline.volatile)
             status = _distill_json("status", str(run_dir))
             if status["complete"]:
                 break
             command = (status.get("slurm") or {}).get("resubmit")
             if not command:
-                tally.fail(f"the run is not complete and status gives no resubmission: {status.get('slurm')}")
+                tally.fail(f"{run_dir.name} is not complete and status gives no resubmission: {status.get('slurm')}")
                 break
-            start([DISTILL, *shlex.split(command)[1:]])
+            submit([DISTILL, *shlex.split(command)[1:]])
             tally.resumes += 1
             continue
         job, task = target
         time.sleep(rng.uniform(0, 3.0))  # a task here lives a few seconds: start-up, then its parts
-        action = ("kill", "requeue")[(made + seed) % 2]  # both kinds, whatever the count
+        if (job, task, "RUNNING") not in _slurm_tasks(run_dir):
+            continue  # it ended meanwhile: requeueing a finished task would run it again, out of order
+        action = ("kill", "requeue")[(number + seed) % 2]  # both kinds, whatever the count
         argv = ["scancel", "--signal=KILL", "--full"] if action == "kill" else ["scontrol", "requeue"]
         if _slurm(*argv, f"{job['job_id']}_{task}").returncode == 0:
             made += 1
@@ -825,27 +870,21 @@ def torture_slurm(work: Path, kills: int, seed: int, array: int = 2, small: bool
             tally.kills[f"{step} {action}"] += 1
             actions[action] += 1
             where_now = phase(run_dir, stages)
-            print(f"  {action} {made}: job {job['job_id']} task {task}, {step}, run at {where_now}", flush=True)
-    final = phase(run_dir, stages) == "finished" and dataset_hash(run_dir, baseline.volatile) == baseline.dataset_hash
-    tally.final_equal.append(final)
-    tally.leftovers += [f"{run_dir.name}/{p}" for p in hidden_leftovers(run_dir)]
-    return {
-        "recipe": recipe,
-        "stages": stages,
-        "parts": num_parts(run_dir),
-        "baseline": baseline,
-        "tally": tally,
-        "actions": actions,
-        "submissions": len(json.loads((run_dir / "slurm/jobs.json").read_text())["submissions"]),
-        "rounds": 1,
-        "unmade": kills - made,
-    }
+            print(
+                f"  {action} {number + 1} ({run_dir.name}): job {job['job_id']} task {task}, {step}, "
+                f"run at {where_now}",
+                flush=True,
+            )
+    tally.reclaimed += sum(RECLAIM_NOTE in log.read_text(errors="replace") for log in (run_dir / "logs").glob("*.log"))
+    return made
 
 
 def summary_lines(result: dict) -> list[str]:
     tally, baseline = result["tally"], result.get("baseline")
     order = ["startup", *result["stages"], "dataset", "finished"]
-    kills = ", ".join(f"{p} {tally.kills[p]}" for p in order if tally.kills[p])
+    rank = {p: i for i, p in enumerate(order)}  # phases in pipeline order; other labels (Slurm steps) after
+    landed = sorted(tally.kills.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    kills = ", ".join(f"{p} {n}" for p, n in landed)
     lines = [
         f"kills: {sum(tally.kills.values())} ({kills})",
         f"rounds (fresh run dirs, each run to the end): {result['rounds']}; kills aimed but not made: "
@@ -900,7 +939,8 @@ def torture_slurm_main(work: Path, kills: int, seed: int) -> bool:
         print(line)
     print(
         f"task kills: {result['actions']['kill']} (then resubmitted from `distill status`), requeues: "
-        f"{result['actions']['requeue']}; submissions: {result['submissions']}"
+        f"{result['actions']['requeue']}; submissions: {result['submissions']}; (for Slurm: stale locks = "
+        "leases found once a submission settled; taken over = task logs noting a takeover, requeues included)"
     )
     return not result["tally"].failures and all(result["tally"].final_equal)
 

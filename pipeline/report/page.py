@@ -16,7 +16,7 @@ REPORT_FILE = "report.html"
 def _header(status: dict) -> str:
     rows = [
         ["run directory", status["run_dir"]],
-        ["complete", "yes" if status["complete"] else "no (some parts are not done yet)"],
+        ["complete", "yes" if status["complete"] else f"no ({_unfinished(status)})"],
         ["dataset", status["dataset"] or "-"],
         ["preference pairs", status["pairs"] or "-"],
         ["report made", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")],
@@ -37,3 +37,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     path = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
     write_bytes_atomic(path, build_page(run_dir).encode("utf-8"))
     return path
+
+
+def _unfinished(status: dict) -> str:
+    return "the dataset folder is not built yet" if status.get("dataset_pending") else "some parts are not done yet"

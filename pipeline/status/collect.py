@@ -74,7 +74,9 @@ def run_status(run_dir: Path, slurm: bool = True) -> dict:
     readers load, ``dataset_rows``: {config: {split: rows}}, ``pairs``: its preference pairs;
     null until the folder is built, after the last export part).
 
-    ``complete`` is true when every stage the pinned recipe turns on has all its parts.
+    ``complete`` is true when every stage the pinned recipe turns on has all its parts and, when
+    it exports, the dataset folder is built from the current export parts (``building``: only
+    the folder is missing, e.g. a run killed while it was built; the next run builds it).
     ``slurm``: the run's Slurm jobs and their tasks' states (``pipeline.status.slurm``; asks squeue),
     null when it was never submitted to Slurm or ``slurm`` is false.
     """
@@ -84,14 +86,16 @@ def run_status(run_dir: Path, slurm: bool = True) -> dict:
     total = plan["num_parts"] if plan else None
     stages = {name: _stage(StageStore(run_dir, name), total) for name in STAGE_ORDER}
     active = (active_stages(recipe) if recipe else None) or [n for n, st in stages.items() if st["parts_done"]]
-    complete = total is not None and all(stages[n]["parts_done"] == total for n in active)
+    parts_done = total is not None and all(stages[n]["parts_done"] == total for n in active)
     stages = {n: st for n, st in stages.items() if n in active or st["parts_done"]}
     # A folder built from export parts that were redone since is stale: not named until rebuilt.
     manifest = read_manifest(run_dir) if recipe is not None and is_current(run_dir, recipe) else None
     folder = dataset_dir(run_dir)
+    building = recipe is not None and parts_done and "export" in active and manifest is None
     return {
         "run_dir": str(run_dir),
-        "complete": complete,
+        "complete": parts_done and not building,
+        "dataset_pending": building,
         "stages": stages,
         "teachers": compare_teachers(run_dir),
         "tiers": tier_table(run_dir, recipe.grade.tier_names if recipe and recipe.grade else None, active),

@@ -157,6 +157,8 @@ def print_summary(
         print_slurm(console, status["slurm"])
     if unfinished is None:
         unfinished = [] if status["complete"] else ["some parts are not done yet (see the parts column)"]
+        if status.get("dataset_pending"):
+            unfinished = ["every part is done but the dataset folder is not built: run the recipe again to build it"]
     for message in unfinished:
         line = Text("not complete: ", style="yellow")
         line.append(message)

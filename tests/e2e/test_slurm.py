@@ -147,8 +147,8 @@ def test_killed_and_requeued_array_tasks_resume_to_the_same_dataset(slurm, tmp_p
     tally = result["tally"]
     assert tally.failures == []
     assert result["unmade"] == 0 and sum(tally.kills.values()) == 4
-    assert tally.final_equal == [True]
+    assert tally.final_equal and all(tally.final_equal)
     assert tally.rows_lost == tally.rows_duplicated == tally.stats_mismatches == tally.parts_differing == 0
     assert result["actions"] == {"kill": 2, "requeue": 2}
-    assert result["submissions"] > 1 and tally.checks >= 2 and tally.rows_read > 0  # killed: resubmitted
+    assert result["submissions"] > result["rounds"] and tally.checks >= 2 and tally.rows_read > 0  # resubmitted
     assert {label.split(" (")[0] for label in tally.kills} >= {"step 1", "step 2"}

@@ -187,6 +187,20 @@ def test_rerun_keeps_a_current_folder_and_rebuilds_a_stale_one(tmp_path):
     assert rebuilt["source_fingerprint"] != manifest["source_fingerprint"] and rebuilt["rows"] == manifest["rows"]
 
 
+def test_a_run_killed_while_building_the_folder_is_not_complete_until_rebuilt(tmp_path):
+    from pipeline.dataset.layout import manifest_path
+    from pipeline.status.collect import run_status
+
+    recipe, run_dir = _run(tmp_path)
+    assert run_status(run_dir)["complete"] and not run_status(run_dir)["dataset_pending"]
+    manifest_path(run_dir).unlink()  # killed after the parts, before the manifest (written last)
+    status = run_status(run_dir)
+    assert (status["complete"], status["dataset_pending"], status["dataset"]) == (False, True, None)
+    run_stages(recipe, run_dir, active_stages(recipe))  # every part done: the rerun only builds
+    status = run_status(run_dir)
+    assert status["complete"] and status["dataset"] == str(dataset_dir(run_dir))
+
+
 def test_card_describes_the_run_and_holds_no_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", SECRET)
     monkeypatch.setenv("MY_API_KEY", "sk-another-secret-value")
