@@ -859,7 +859,7 @@ def _slurm_round(
             tally.resumes += 1
             continue
         job, task = target
-        time.sleep(rng.uniform(0, 3.0))  # a task here lives a few seconds: start-up, then its parts
+        time.sleep(rng.uniform(0, 1.5))  # a task lives 2 s or more: start-up (imports), then its parts
         if (job, task, "RUNNING") not in _slurm_tasks(run_dir):
             continue  # it ended meanwhile: requeueing a finished task would run it again, out of order
         action = ("kill", "requeue")[(number + seed) % 2]  # both kinds, whatever the count
