@@ -487,6 +487,29 @@ def make_baseline(recipe: Path, work: Path, stages: list[str], runs: int) -> Bas
     return Baseline(snapshot(dirs[0], stages, volatile), hashes.pop(), durations, volatile, timings[0][0], rows)
 
 
+def end_of_round(run_dir: Path, stages: list[str], baseline: Baseline, tally: Tally) -> None:
+    """A round's run dir at its end: finished with the uninterrupted run's dataset, no temp files."""
+    tally.leftovers += [f"{run_dir.name}/{p}" for p in hidden_leftovers(run_dir)]
+    final = phase(run_dir, stages) == "finished"
+    tally.final_equal.append(final and dataset_hash(run_dir, baseline.volatile) == baseline.dataset_hash)
+
+
+def result(
+    recipe: Path, stages: list[str], work: Path, baseline: Baseline, tally: Tally, rounds: int, unmade: int
+) -> dict:
+    """What a torture run returns (``summary_lines`` prints it)."""
+    parts = num_parts(work / "baseline-0")
+    return {
+        "recipe": recipe,
+        "stages": stages,
+        "parts": parts,
+        "baseline": baseline,
+        "tally": tally,
+        "rounds": rounds,
+        "unmade": unmade,
+    }
+
+
 def schedule(kills: int, rounds: int, phases: list[str], rng: random.Random) -> list[list[str]]:
     """``kills`` targets spread evenly over ``phases`` (the remainder drawn), split into rounds,
     each in pipeline order."""
@@ -633,22 +656,10 @@ def torture_traces(work: Path, kills: int, rounds: int, seed: int, baselines: in
         print(f"round {number}: {len(targets)} kills aimed at {dict(Counter(targets))}", flush=True)
         left = torturer.round(run_dir, targets, moment, baseline)
         check_run_dir(run_dir, stages, tally, baseline, baseline.volatile)
-        tally.leftovers += [f"{run_dir.name}/{p}" for p in hidden_leftovers(run_dir)]
-        final = (
-            phase(run_dir, stages) == "finished" and dataset_hash(run_dir, baseline.volatile) == baseline.dataset_hash
-        )
-        tally.final_equal.append(final)
+        end_of_round(run_dir, stages, baseline, tally)
         if left:  # targets the run passed before they came: the next round takes them
             pending = [sorted((pending[0] if pending else []) + left, key=phases.index), *pending[1:]]
-    return {
-        "recipe": recipe,
-        "stages": stages,
-        "parts": num_parts(work / "baseline-0"),
-        "baseline": baseline,
-        "tally": tally,
-        "rounds": number,
-        "unmade": sum(len(targets) for targets in pending),
-    }
+    return result(recipe, stages, work, baseline, tally, number, sum(len(targets) for targets in pending))
 
 
 def torture_generate(work: Path, kills: int, seed: int, problems: int = 6) -> dict:
@@ -796,19 +807,11 @@ def torture_slurm(work: Path, kills: int, seed: int, array: int = 2, small: bool
         rounds += 1
         made += _slurm_round(recipe, run_dir, array, kills - made, made, seed, rng, stages, baseline, tally, actions)
         submissions += len(read_jobs_file(run_dir)["submissions"])
-        final = phase(run_dir, stages) == "finished"
-        tally.final_equal.append(final and dataset_hash(run_dir, baseline.volatile) == baseline.dataset_hash)
-        tally.leftovers += [f"{run_dir.name}/{p}" for p in hidden_leftovers(run_dir)]
+        end_of_round(run_dir, stages, baseline, tally)
     return {
-        "recipe": recipe,
-        "stages": stages,
-        "parts": num_parts(work / "baseline-0"),
-        "baseline": baseline,
-        "tally": tally,
+        **result(recipe, stages, work, baseline, tally, rounds, kills - made),
         "actions": actions,
         "submissions": submissions,
-        "rounds": rounds,
-        "unmade": kills - made,
     }
 
 
