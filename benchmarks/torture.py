@@ -52,6 +52,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
+from pipeline.lock import pid_alive
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_TRACES = REPO.parent / "shared" / "traces"
 DISTILL = str(Path(sys.executable).with_name("distill"))
@@ -219,16 +221,6 @@ def lock_holder(run_dir: Path) -> dict | None:
         return None
     except (OSError, ValueError):
         return {}
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def dataset_rows(run_dir: Path, volatile: frozenset[str]) -> dict[str, list[str]]:
@@ -575,7 +567,7 @@ class Torturer:
     def _after_kill(self, run_dir: Path, baseline: Baseline | None) -> None:
         holder = lock_holder(run_dir)
         if holder is not None:
-            if holder and alive(int(holder["pid"])):
+            if holder and pid_alive(int(holder["pid"])):
                 self.tally.fail(f"after the kill the lock names pid {holder['pid']}, which is still alive")
             self.tally.stale_locks += 1
         check_run_dir(run_dir, self.stages, self.tally, baseline, baseline.volatile if baseline else VOLATILE)

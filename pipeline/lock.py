@@ -37,7 +37,8 @@ def _key(run_dir: Path) -> str:
     return str(Path(run_dir).resolve())
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +50,7 @@ def _alive(pid: int) -> bool:
 
 def stale_reason(info: dict) -> str | None:
     """Why a lock no longer counts, or None while its holder is alive."""
-    if info.get("host") == socket.gethostname() and not _alive(int(info.get("pid", 0))):
+    if info.get("host") == socket.gethostname() and not pid_alive(int(info.get("pid", 0))):
         return f"process {info.get('pid')} on this host is gone"
     if float(info.get("lease_until", 0)) < time.time():
         return f"its lease expired at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(info['lease_until']))}"
